@@ -1,0 +1,84 @@
+"""The overlay image: risk heat map, risk bar, level colour, alert banner and time to accident (ROS-free)."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# RGB colours of the three levels (low, medium, high).
+LEVEL_COLORS = ((46, 204, 113), (241, 196, 15), (231, 76, 60))
+LEVEL_NAMES = ("LOW", "MEDIUM", "HIGH")
+
+
+def level_color(level: int) -> tuple[int, int, int]:
+    return LEVEL_COLORS[max(0, min(int(level), 2))]
+
+
+def draw_overlay(
+    rgb: np.ndarray,
+    probability: float,
+    probability_smoothed: float,
+    level: int,
+    alert: bool,
+    time_to_accident: float = math.nan,
+    risk_map: np.ndarray | None = None,
+    camera: str = "",
+    max_width: int = 640,
+) -> np.ndarray:
+    """Return a new RGB image: the frame with the model's risk drawn on it.
+
+    Args:
+        rgb: ``(H, W, 3)`` uint8 frame as received.
+        probability, probability_smoothed: raw and smoothed risk in [0, 1].
+        level: 0, 1, 2 (low, medium, high).
+        alert: whether the alert is on (draws the banner).
+        time_to_accident: seconds; drawn while alerting when finite.
+        risk_map: ``(h, w)`` per-token risk probabilities, blended in as a heat map.
+        camera: name drawn in the corner.
+        max_width: frames wider than this are downscaled first.
+    """
+    img = rgb
+    if img.shape[1] > max_width:
+        scale = max_width / img.shape[1]
+        img = cv2.resize(img, (max_width, max(1, round(img.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    else:
+        img = img.copy()
+    h, w = img.shape[:2]
+    if risk_map is not None and risk_map.size:
+        heat = cv2.resize(
+            np.clip(risk_map, 0.0, 1.0).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
+        )
+        colored = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+        alpha = (0.55 * heat)[..., None]
+        img = (img * (1 - alpha) + colored * alpha).astype(np.uint8)
+    color = level_color(level)
+    unit = max(h, w) / 480.0
+    font_scale, thick = 0.5 * unit, max(1, round(unit))
+
+    # Risk bar on the left edge: the smoothed risk fills it, a tick marks the raw risk.
+    bar_w, margin = max(6, round(12 * unit)), max(4, round(8 * unit))
+    top, bottom = margin, h - margin
+    cv2.rectangle(img, (margin, top), (margin + bar_w, bottom), (40, 40, 40), -1)
+    fill_top = bottom - round((bottom - top) * float(np.clip(probability_smoothed, 0, 1)))
+    cv2.rectangle(img, (margin, fill_top), (margin + bar_w, bottom), color, -1)
+    tick = bottom - round((bottom - top) * float(np.clip(probability, 0, 1)))
+    cv2.line(img, (margin - 2, tick), (margin + bar_w + 2, tick), (255, 255, 255), thick)
+
+    text = f"{camera + '  ' if camera else ''}risk {probability_smoothed:.2f} {LEVEL_NAMES[max(0, min(level, 2))]}"
+    x = margin * 2 + bar_w
+    _text(img, text, (x, margin + round(18 * unit)), font_scale, color, thick)
+    if alert:
+        banner_h = round(34 * unit)
+        cv2.rectangle(img, (0, h - banner_h), (w, h), LEVEL_COLORS[2], -1)
+        label = "ACCIDENT RISK"
+        if math.isfinite(time_to_accident):
+            label += f"  TTA {time_to_accident:.1f} s"
+        _text(img, label, (x, h - round(10 * unit)), font_scale * 1.3, (255, 255, 255), thick + 1)
+    return img
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color, thick: int) -> None:
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)

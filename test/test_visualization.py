@@ -1,0 +1,28 @@
+"""The overlay drawn on frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from accident_anticipation_ros.visualization import LEVEL_COLORS, draw_overlay
+
+
+def test_overlay_keeps_the_input_and_draws_level_bar_and_banner():
+    rgb = np.full((240, 320, 3), 128, np.uint8)
+    calm = draw_overlay(rgb, 0.1, 0.1, 0, False)
+    alarm = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, risk_map=np.eye(4, dtype=np.float32))
+    assert calm.shape == alarm.shape == rgb.shape and calm.dtype == np.uint8
+    assert (rgb == 128).all(), "the input frame is not modified"
+    # The banner fills the bottom rows with the HIGH colour when alerting only.
+    assert tuple(alarm[-2, rgb.shape[1] // 2]) == LEVEL_COLORS[2]
+    assert tuple(calm[-2, rgb.shape[1] // 2]) != LEVEL_COLORS[2]
+    # The heat map changes pixels along the map's diagonal (risk 1) but not far from it.
+    assert not np.array_equal(alarm[120:130, 150:170], calm[120:130, 150:170])
+
+
+def test_wide_frames_are_downscaled_and_nan_tta_is_not_drawn():
+    rgb = np.zeros((720, 1280, 3), np.uint8)
+    out = draw_overlay(rgb, 0.5, 0.5, 1, True, time_to_accident=math.nan, max_width=640)
+    assert out.shape == (360, 640, 3)
