@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,133 @@ def run_script():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def installed_executable(name: str) -> Path:
+    """``lib/accident_anticipation_ros/<name>`` of the colcon install space (what ``ros2 run`` starts)."""
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        exe = Path(prefix) / "lib" / "accident_anticipation_ros" / name
+        if prefix and exe.exists():
+            return exe
+    pytest.skip(f"{name} is not installed (build with colcon: run the tests through `make test`)")
+
+
+class RosPeer:
+    """An rclpy node in this test process, on the test's own domain, spun by a background thread."""
+
+    def __init__(self, domain_id: int) -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        self.node = rclpy.create_node("test_peer", context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        try:
+            while self.context.ok():
+                self.executor.spin_once(timeout_sec=0.05)
+        except (ExternalShutdownException, Exception):  # noqa: BLE001 - shutting down
+            pass
+
+    def collect(self, msg_type, topic: str, qos=10) -> list:
+        """Subscribe and return the list the messages are appended to."""
+        received: list = []
+        self.node.create_subscription(msg_type, topic, received.append, qos)
+        return received
+
+    def wait_for(self, predicate, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def wait_for_subscriber(self, publisher, timeout: float = 30.0) -> None:
+        self.wait_for(
+            lambda: publisher.get_subscription_count() > 0, timeout, f"a subscriber on {publisher.topic}"
+        )
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self._thread.join(timeout=5.0)
+
+
+@pytest.fixture
+def ros_peer(ros_env):
+    peer = RosPeer(int(ros_env["ROS_DOMAIN_ID"]))
+    yield peer
+    peer.close()
+
+
+class NodeProcess:
+    """The real ``anticipation_node`` executable in its own process, its log in a file."""
+
+    def __init__(self, proc: subprocess.Popen, log: Path) -> None:
+        self.proc, self.log = proc, log
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_node(ros_env, tmp_path):
+    """Start ``anticipation_node`` with ``config/anticipation.yaml`` plus ``-p`` overrides."""
+    started: list[NodeProcess] = []
+
+    def start(**params) -> NodeProcess:
+        exe = installed_executable("anticipation_node")
+        args = [
+            sys.executable,
+            str(exe),
+            "--ros-args",
+            "--params-file",
+            str(REPO / "config" / "anticipation.yaml"),
+        ]
+        for key, value in params.items():
+            args += ["-p", f"{key}:={_ros_arg(value)}"]
+        log = tmp_path / f"node{len(started)}.log"
+        proc = subprocess.Popen(args, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        node = NodeProcess(proc, log)
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()
+
+
+def _ros_arg(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(f"'{v}'" for v in value) + "]"
+    return str(value)

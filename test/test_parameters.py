@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_yaml_documents_every_parameter_with_its_default():
     doc = yaml.safe_load((REPO / "config" / "anticipation.yaml").read_text())
-    values = doc["accident_anticipation"]["ros__parameters"]
+    values = doc["/**"]["ros__parameters"]
     assert list(values) == list(parameters.defaults())
     built = parameters.from_values(values)
     assert built == NodeParams()  # [""] for camera_names means "derive from the topics"

@@ -1,0 +1,442 @@
+"""``anticipation_node``: a lifecycle node that turns camera streams into AccidentRisk.
+
+The node only converts and calls. Subscription callbacks put the newest frame of each camera into a
+slot (never blocking the executor); one worker thread converts it, steps that camera's
+``StreamSession`` (the recurrent state) and publishes AccidentRisk, the overlay and the markers.
+
+Lifecycle: parameters are declared in ``__init__``; ``on_configure`` validates them, loads and warms
+up the model (FAILURE with the reason on a bad path or model); ``on_activate`` subscribes and starts
+the worker; ``on_deactivate`` unsubscribes and stops it; ``on_cleanup`` frees the model.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import ParameterUninitializedException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+from sensor_msgs.msg import CompressedImage, Image
+from visualization_msgs.msg import MarkerArray
+
+from accident_anticipation_ros import parameters
+from accident_anticipation_ros.conversions import ConversionError, msg_to_rgb, rgb_to_image
+from accident_anticipation_ros.frame_slots import LatestFrameSlots
+from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
+from accident_anticipation_ros.node.markers import risk_markers
+from accident_anticipation_ros.stream_stats import StreamStats
+from accident_anticipation_ros.visualization import draw_overlay
+
+try:  # Jazzy
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble
+    from rclpy.qos_event import SubscriptionEventCallbacks
+
+_DIAG_LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
+
+
+@dataclass
+class Camera:
+    """One camera's runtime: its session (recurrent state), statistics and ROS endpoints."""
+
+    name: str
+    topic: str
+    compressed: bool
+    session: object = None
+    stats: StreamStats = field(default_factory=StreamStats)
+    risk_pub: object = None
+    overlay_pub: object = None
+    markers_pub: object = None
+    subscription: object = None
+    last_overlay: float = -math.inf
+    qos_warned: bool = False
+
+
+class AnticipationNode(LifecycleNode):
+    """Accident anticipation for one or more cameras (see the module docstring)."""
+
+    def __init__(self, node_name: str = "accident_anticipation", **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        for name, default in parameters.defaults().items():
+            descriptor = ParameterDescriptor(description=parameters.DESCRIPTIONS.get(name, ""))
+            if default == []:  # an empty list has no type of its own: declare the type
+                self.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
+            else:
+                self.declare_parameter(name, default, descriptor)
+        self.params: parameters.NodeParams | None = None
+        self.backend = None
+        self.cameras: dict[str, Camera] = {}
+        self._slots: LatestFrameSlots | None = None
+        self._worker: threading.Thread | None = None
+        self._running = threading.Event()
+        self._info_pub = None
+        self._diag_pub = None
+        self._diag_timer = None
+        self._session_config = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            return self._configure()
+        except Exception as exc:  # rclpy would turn it into a silent ERROR transition
+            self.get_logger().error(f"configure failed: unexpected {type(exc).__name__}: {exc}")
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+
+    def _parameter_values(self) -> dict[str, object]:
+        values = {}
+        for f in fields(parameters.NodeParams):
+            try:
+                values[f.name] = self.get_parameter(f.name).value
+            except ParameterUninitializedException:  # an empty string array has no value
+                values[f.name] = getattr(parameters.NodeParams, f.name)
+        return values
+
+    def _configure(self) -> TransitionCallbackReturn:
+        try:
+            self.params = parameters.from_values(self._parameter_values())
+            cameras = self.params.cameras
+        except parameters.ParameterError as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        p = self.params
+        if not p.model_path:
+            self.get_logger().error(
+                "configure failed: parameter 'model_path' is empty; set it to an .onnx model"
+            )
+            return TransitionCallbackReturn.FAILURE
+        # The runtime is imported here so that a bad install surfaces as a FAILURE with its reason.
+        from accident_anticipation_ros.runtime.backend import BackendError, create_backend
+        from accident_anticipation_ros.runtime.session import SessionConfig
+
+        try:
+            options = {"threads": p.num_threads} if p.num_threads else {}
+            self.backend = create_backend(p.model_path, p.backend, **options)
+            started = time.monotonic()
+            self._warm_up()
+            warm_ms = (time.monotonic() - started) * 1e3
+        except (BackendError, OSError, ValueError, RuntimeError) as exc:
+            self.get_logger().error(f"configure failed: cannot load model '{p.model_path}': {exc}")
+            self.backend = None
+            return TransitionCallbackReturn.FAILURE
+        info = self.backend.info
+        try:
+            self._session_config = SessionConfig(
+                max_gap=p.max_gap,
+                rise=p.rise_rate,
+                fall=p.fall_rate,
+                threshold_medium=p.threshold_medium,
+                threshold_high=p.threshold_high,
+                alert_on=p.alert_on,
+                alert_off=p.alert_off,
+                alert_on_frames=p.alert_on_frames,
+            )
+        except ValueError as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        self.cameras = {}
+        for name, topic in cameras:
+            cam = Camera(name=name, topic=topic, compressed=parameters.is_compressed_topic(topic))
+            cam.risk_pub = self.create_publisher(AccidentRisk, f"~/{name}/risk", 10)
+            cam.overlay_pub = self.create_publisher(Image, f"~/{name}/overlay", 2)
+            cam.markers_pub = self.create_publisher(MarkerArray, f"~/{name}/markers", 2)
+            self.cameras[name] = cam
+        latched = QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+        )
+        self._info_pub = self.create_publisher(AnticipationInfo, "~/info", latched)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.get_logger().info(
+            f"configured: model '{info.model_name}' ({info.input_width}x{info.input_height}, "
+            f"{info.fps:g} fps) on {self.backend.name}, warm-up {warm_ms:.0f} ms; cameras: "
+            + ", ".join(
+                f"{c.name} <- {c.topic}{' (compressed)' if c.compressed else ''}"
+                for c in self.cameras.values()
+            )
+        )
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        from accident_anticipation_ros.runtime.preprocessing import Preprocessor
+        from accident_anticipation_ros.runtime.session import StreamSession
+
+        p = self.params
+        qos = QoSProfile(
+            history=HistoryPolicy.KEEP_LAST,
+            depth=p.depth,
+            reliability=ReliabilityPolicy.BEST_EFFORT
+            if p.reliability == "best_effort"
+            else ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.VOLATILE,
+        )
+        self._slots = LatestFrameSlots(list(self.cameras))
+        for cam in self.cameras.values():
+            # A fresh session per activation: its first frame reports the reset "first_frame".
+            cam.session = StreamSession(
+                self.backend, self._session_config, Preprocessor(self.backend.info, mode=p.preprocess)
+            )
+            cam.subscription = self.create_subscription(
+                CompressedImage if cam.compressed else Image,
+                cam.topic,
+                lambda msg, cam=cam: self._on_image(cam, msg),
+                qos,
+                event_callbacks=SubscriptionEventCallbacks(
+                    incompatible_qos=lambda event, cam=cam: self._on_incompatible_qos(cam, event)
+                ),
+            )
+        self._running.set()
+        self._worker = threading.Thread(target=self._work, name="anticipation_worker", daemon=True)
+        self._worker.start()
+        self._publish_info()
+        self._diag_timer = self.create_timer(p.diagnostics_period, self._publish_diagnostics)
+        self.get_logger().info("active: subscribed to " + ", ".join(c.topic for c in self.cameras.values()))
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_streaming()
+        self.get_logger().info("inactive: unsubscribed")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info("cleaned up: model released")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_streaming()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_streaming()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    # ------------------------------------------------------------------ streaming
+
+    def _on_image(self, cam: Camera, msg) -> None:
+        """Subscription callback: hand the frame over and return at once (newest frame wins)."""
+        cam.stats.count("received")
+        if self._slots is not None and self._slots.put(cam.name, (msg, time.monotonic())):
+            cam.stats.count("dropped")
+
+    def _on_incompatible_qos(self, cam: Camera, event) -> None:
+        if cam.qos_warned:
+            return
+        cam.qos_warned = True
+        ours = self.params.reliability
+        fix = (
+            "set the parameter reliability:=best_effort (accepts both reliable and best-effort publishers)"
+            if ours == "reliable"
+            else "make the publisher's QoS compatible (durability volatile or transient_local, any reliability)"
+        )
+        self.get_logger().warning(
+            f"camera '{cam.name}': a publisher on {cam.topic} offers a QoS incompatible with this node's "
+            f"subscription (reliability={ours}, depth={self.params.depth}; last policy in conflict: "
+            f"{_policy_name(event)}); no frames will arrive from it. To fix: {fix}."
+        )
+
+    def _work(self) -> None:
+        while self._running.is_set():
+            taken = self._slots.take(timeout=0.1)
+            if taken is None:
+                continue
+            name, (msg, received), dropped = taken
+            try:
+                self._process(self.cameras[name], msg, received, dropped)
+            except Exception as exc:  # noqa: BLE001 - the worker must survive anything a frame causes
+                self.cameras[name].stats.error("inference_errors", f"{type(exc).__name__}: {exc}")
+                self.get_logger().error(
+                    f"camera '{name}': frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0
+                )
+
+    def _process(self, cam: Camera, msg, received: float, dropped: int) -> None:
+        try:
+            rgb = msg_to_rgb(msg)
+        except ConversionError as exc:
+            cam.stats.error("bad_frames", str(exc))
+            self.get_logger().warning(f"camera '{cam.name}': frame skipped: {exc}", throttle_duration_sec=5.0)
+            return
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        encoding = msg.format if cam.compressed else msg.encoding
+        result = cam.session.step(rgb, stamp, encoding)
+        if not result.valid:
+            cam.stats.count("non_finite")
+            self.get_logger().warning(
+                f"camera '{cam.name}': non-finite model output at t={stamp:.3f}; state reset, frame not published",
+                throttle_duration_sec=5.0,
+            )
+            return
+        out = AccidentRisk()
+        out.header = msg.header
+        out.camera = cam.name
+        out.probability = float(result.probability)
+        out.probability_smoothed = float(result.probability_smoothed)
+        out.level = int(result.level)
+        out.alert = bool(result.alert)
+        out.time_to_accident = float(result.time_to_accident)
+        out.frames_since_reset = int(result.frames_since_reset)
+        out.state_reset = bool(result.state_reset)
+        out.reset_reason = result.reset_reason
+        out.frames_dropped = int(dropped)
+        latency_ms = (time.monotonic() - received) * 1e3
+        out.latency_ms = float(latency_ms)
+        cam.risk_pub.publish(out)
+        cam.stats.processed(latency_ms, result.step_ms, result.reset_reason)
+        if cam.markers_pub.get_subscription_count():
+            frame_header = msg.header
+            if not frame_header.frame_id:
+                frame_header.frame_id = cam.name
+            cam.markers_pub.publish(
+                risk_markers(
+                    frame_header,
+                    cam.name,
+                    result.probability_smoothed,
+                    result.level,
+                    result.alert,
+                    result.time_to_accident,
+                )
+            )
+        self._maybe_publish_overlay(cam, msg, rgb, result)
+
+    def _maybe_publish_overlay(self, cam: Camera, msg, rgb: np.ndarray, result) -> None:
+        rate = self.params.overlay_rate
+        now = time.monotonic()
+        if rate <= 0 or now - cam.last_overlay < 1.0 / rate or not cam.overlay_pub.get_subscription_count():
+            return
+        cam.last_overlay = now
+        overlay = draw_overlay(
+            rgb,
+            result.probability,
+            result.probability_smoothed,
+            result.level,
+            result.alert,
+            result.time_to_accident,
+            risk_map=result.risk_map,
+            camera=cam.name,
+            max_width=self.params.overlay_max_width,
+        )
+        cam.overlay_pub.publish(rgb_to_image(overlay, header=msg.header, encoding="rgb8"))
+
+    # ------------------------------------------------------------------ info and diagnostics
+
+    def _publish_info(self) -> None:
+        info, p = self.backend.info, self.params
+        msg = AnticipationInfo()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.model_name = info.model_name
+        msg.model_hash = info.model_hash
+        msg.backend = self.backend.name
+        msg.input_width = int(info.input_width)
+        msg.input_height = int(info.input_height)
+        msg.assumed_fps = float(info.fps)
+        msg.threshold_medium = float(p.threshold_medium)
+        msg.threshold_high = float(p.threshold_high)
+        msg.alert_on = float(p.alert_on)
+        msg.alert_off = float(p.alert_off)
+        msg.alert_on_frames = int(p.alert_on_frames)
+        msg.max_gap = float(p.max_gap)
+        msg.cameras = list(self.cameras)
+        self._info_pub.publish(msg)
+
+    def _publish_diagnostics(self) -> None:
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        for cam in self.cameras.values():
+            s = cam.stats.snapshot(self.params.latency_warn_ms)
+            values = {
+                "camera_topic": cam.topic,
+                "backend": self.backend.name if self.backend else "",
+                "model": self.backend.info.model_name if self.backend else "",
+                "input_fps": f"{s.input_fps:.2f}",
+                "processed_fps": f"{s.processed_fps:.2f}",
+                "frames_received": str(s.totals.get("received", 0)),
+                "frames_processed": str(s.totals.get("processed", 0)),
+                "frames_dropped": str(s.totals.get("dropped", 0)),
+                "bad_frames": str(s.totals.get("bad_frames", 0)),
+                "non_finite_outputs": str(s.totals.get("non_finite", 0)),
+                "inference_errors": str(s.totals.get("inference_errors", 0)),
+                "latency_p50_ms": f"{s.latency_p50_ms:.2f}",
+                "latency_p95_ms": f"{s.latency_p95_ms:.2f}",
+                "step_p50_ms": f"{s.step_p50_ms:.2f}",
+                "resets": ", ".join(f"{k}={v}" for k, v in sorted(s.resets.items())) or "none",
+            }
+            array.status.append(
+                DiagnosticStatus(
+                    level=_DIAG_LEVELS[s.level],
+                    name=f"{self.get_name()}: {cam.name}",
+                    message=s.message,
+                    hardware_id=cam.name,
+                    values=[KeyValue(key=k, value=v) for k, v in values.items()],
+                )
+            )
+        self._diag_pub.publish(array)
+
+    # ------------------------------------------------------------------ teardown
+
+    def close(self) -> None:
+        """Stop the worker and free the model whatever the lifecycle state (process exit)."""
+        self._stop_streaming()
+        self._release()
+
+    def _stop_streaming(self) -> None:
+        self._running.clear()
+        if self._slots is not None:
+            self._slots.close()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            self._worker = None
+        if self._slots is not None:
+            for name, discarded in self._slots.clear().items():
+                self.cameras[name].stats.count("dropped", discarded)
+            self._slots = None
+        for cam in self.cameras.values():
+            if cam.subscription is not None:
+                self.destroy_subscription(cam.subscription)
+                cam.subscription = None
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+
+    def _release(self) -> None:
+        for cam in self.cameras.values():
+            for pub in (cam.risk_pub, cam.overlay_pub, cam.markers_pub):
+                if pub is not None:
+                    self.destroy_publisher(pub)
+        self.cameras = {}
+        for pub in (self._info_pub, self._diag_pub):
+            if pub is not None:
+                self.destroy_publisher(pub)
+        self._info_pub = self._diag_pub = None
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def _warm_up(self, frames: int = 3) -> None:
+        """Run a few frames so the first real frame doesn't pay for lazy initialisation."""
+        info = self.backend.info
+        image = np.zeros((1, 3, info.input_height, info.input_width), dtype=np.float32)
+        state = self.backend.init_state()
+        for _ in range(frames):
+            _, state = self.backend.step(image, state)
+
+
+def _policy_name(event) -> str:
+    try:
+        return event.last_policy_kind.name
+    except AttributeError:
+        return str(getattr(event, "last_policy_kind", "unknown"))
