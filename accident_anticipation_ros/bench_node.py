@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from accident_anticipation_ros.executables import installed_executable
+
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "tsd-nano.onnx"
 
 
@@ -146,7 +148,7 @@ def run(model: Path, rate: float, seconds: float, width: int, height: int) -> di
         finally:
             echo.terminate()
             echo.wait(10)
-        node_exe = _node_executable()
+        node_exe = installed_executable()
         params = [
             "--ros-args",
             "-r",
@@ -192,16 +194,6 @@ def run(model: Path, rate: float, seconds: float, width: int, height: int) -> di
         "e2e_over_step_plus_transport": e2e_p50 / (step_p50 + transport_p50),
         "e2e_p95_over_p50": pct(e2e, 95) / e2e_p50,
     }
-
-
-def _node_executable() -> Path:
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        exe = Path(prefix) / "lib" / "accident_anticipation_ros" / "anticipation_node"
-        if prefix and exe.exists():
-            return exe
-    raise RuntimeError(
-        "anticipation_node is not installed: build with colcon (./accident-anticipation builds it)"
-    )
 
 
 def _echo() -> int:

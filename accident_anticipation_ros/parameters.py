@@ -98,6 +98,21 @@ class NodeParams:
             self.diagnostics_period > 0, "diagnostics_period", f"must be > 0, got {self.diagnostics_period}"
         )
 
+    def session_config(self):
+        """The ``runtime.session.SessionConfig`` these parameters describe (the node and offline replay)."""
+        from accident_anticipation_ros.runtime.session import SessionConfig
+
+        return SessionConfig(
+            max_gap=self.max_gap,
+            rise=self.rise_rate,
+            fall=self.fall_rate,
+            threshold_medium=self.threshold_medium,
+            threshold_high=self.threshold_high,
+            alert_on=self.alert_on,
+            alert_off=self.alert_off,
+            alert_on_frames=self.alert_on_frames,
+        )
+
     @property
     def cameras(self) -> list[tuple[str, str]]:
         """``(name, topic)`` per camera; names default to the topic without image_transport suffixes."""

@@ -120,7 +120,6 @@ class AnticipationNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         # The runtime is imported here so that a bad install surfaces as a FAILURE with its reason.
         from accident_anticipation_ros.runtime.backend import BackendError, create_backend
-        from accident_anticipation_ros.runtime.session import SessionConfig
 
         try:
             options = {"threads": p.num_threads} if p.num_threads else {}
@@ -134,16 +133,7 @@ class AnticipationNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         info = self.backend.info
         try:
-            self._session_config = SessionConfig(
-                max_gap=p.max_gap,
-                rise=p.rise_rate,
-                fall=p.fall_rate,
-                threshold_medium=p.threshold_medium,
-                threshold_high=p.threshold_high,
-                alert_on=p.alert_on,
-                alert_off=p.alert_off,
-                alert_on_frames=p.alert_on_frames,
-            )
+            self._session_config = p.session_config()
         except ValueError as exc:
             self.get_logger().error(f"configure failed: {exc}")
             self._release()

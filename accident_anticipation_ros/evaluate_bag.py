@@ -1,0 +1,247 @@
+"""``accident-anticipation evaluate-bag``: the paper's metrics and a report from recorded output bags.
+
+Reads AccidentRisk and AccidentLabel from one or more bags (``replay`` writes them), aligns every
+clip's frames with the risk messages (``bag.reader.read_risk_bag``), and computes AP, mTTA, TTA@R80,
+the corrected toa-based mTTA and video-level AP with ``metrics.evaluate``. A frame the node dropped
+has no risk message: it takes the last probability the node published before it (what a consumer of
+the stream saw at that moment; 0 before the first), and the number of such frames is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Evaluation:
+    """Metrics and what they were computed from."""
+
+    metrics: dict[str, float]
+    clips: list = field(repr=False)  # bag.reader.RiskClip
+    camera: str = ""
+    dropped: int = 0
+    frames: int = 0
+    latency_p50_ms: float = float("nan")
+    latency_p95_ms: float = float("nan")
+    processed_fps: float = float("nan")
+
+    def summary(self) -> dict:
+        positives = sum(c.positive for c in self.clips)
+        return {
+            **self.metrics,
+            "camera": self.camera,
+            "clips": len(self.clips),
+            "positives": positives,
+            "negatives": len(self.clips) - positives,
+            "frames": self.frames,
+            "dropped_frames": self.dropped,
+            "latency_p50_ms": self.latency_p50_ms,
+            "latency_p95_ms": self.latency_p95_ms,
+            "processed_fps": self.processed_fps,
+        }
+
+
+def filled_scores(clip) -> np.ndarray:
+    """Per-frame probability with dropped frames holding the last published value (0 before any)."""
+    p = clip.probability.astype(np.float64)
+    held, out = 0.0, np.empty_like(p)
+    for i, (ok, value) in enumerate(zip(clip.received, p, strict=True)):
+        if ok:
+            held = value
+        out[i] = held
+    return out
+
+
+def evaluate_bags(paths: list[Path], camera: str | None = None, labels_bag: Path | None = None) -> Evaluation:
+    """Metrics over the clips of every bag in ``paths`` for one camera (the only one, or ``camera``)."""
+    from accident_anticipation_ros.bag.errors import BagError
+    from accident_anticipation_ros.bag.reader import read_risk_bag
+    from accident_anticipation_ros.metrics import evaluate
+
+    clips, latencies, fps_values = [], [], []
+    chosen = camera
+    for path in paths:
+        recording = read_risk_bag(path, labels_bag=labels_bag)
+        cameras = recording.cameras
+        if chosen is None:
+            if len(cameras) != 1:
+                raise BagError(f"bag {path} has risk streams of cameras {cameras}; pick one with --camera")
+            chosen = cameras[0]
+        if chosen not in cameras:
+            raise BagError(f"bag {path} has no risk stream of camera {chosen!r}; it has {cameras}")
+        these = recording.for_camera(chosen)
+        clips += these
+        latencies += [c.latency_ms[c.received] for c in these]
+        fps_values += _processed_fps(path)
+    if not clips:
+        raise BagError("no labelled clips in " + ", ".join(map(str, paths)))
+    fps = {c.fps for c in clips}
+    if len(fps) != 1:
+        raise BagError(f"clips have different frame rates {sorted(fps)}; evaluate them separately")
+    metrics = evaluate(
+        [filled_scores(c) for c in clips],
+        np.array([c.label for c in clips]),
+        np.array([c.toa if c.positive else -1.0 for c in clips]),
+        fps.pop(),
+    )
+    lat = np.concatenate(latencies) if latencies else np.zeros(0)
+    return Evaluation(
+        metrics={k: float(v) for k, v in metrics.items()},
+        clips=clips,
+        camera=chosen,
+        dropped=sum(c.dropped for c in clips),
+        frames=sum(c.num_frames for c in clips),
+        latency_p50_ms=float(np.percentile(lat, 50)) if lat.size else float("nan"),
+        latency_p95_ms=float(np.percentile(lat, 95)) if lat.size else float("nan"),
+        processed_fps=float(np.mean(fps_values)) if fps_values else float("nan"),
+    )
+
+
+def _processed_fps(path: Path) -> list[float]:
+    """processed_fps of every /diagnostics period in which frames came in (empty for offline bags)."""
+    from accident_anticipation_ros.bag.reader import open_bag
+    from accident_anticipation_ros.bag.types import get_package_typestore
+
+    store = get_package_typestore()
+    values = []
+    with open_bag(path) as reader:
+        conns = [c for c in reader.connections if c.msgtype == "diagnostic_msgs/msg/DiagnosticArray"]
+        if not conns:  # rosbags reads every connection when given none
+            return values
+        for conn, _, raw in reader.messages(connections=conns):
+            for status in store.deserialize_cdr(raw, conn.msgtype).status:
+                kv = {v.key: v.value for v in status.values}
+                if float(kv.get("input_fps", 0) or 0) > 0 and "processed_fps" in kv:
+                    values.append(float(kv["processed_fps"]))
+    return values
+
+
+def write_report(ev: Evaluation, out: Path) -> Path:
+    """Per-clip risk curves, the precision-recall curve, metrics.json and summary.md under ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from accident_anticipation_ros.metrics import per_threshold_curve, recall_levels
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "curves").mkdir(exist_ok=True)
+    for clip in ev.clips:
+        t = np.arange(clip.num_frames) / clip.fps
+        fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
+        ax.plot(t, clip.probability, ".-", lw=1, ms=3, label="probability")
+        ax.plot(t, clip.probability_smoothed, lw=2, label="smoothed")
+        if clip.alert.any():
+            ax.fill_between(t, 0, 1, where=clip.alert, color="red", alpha=0.12, step="mid", label="alert")
+        if clip.positive:
+            ax.axvline(clip.toa / clip.fps, color="k", ls="--", label="accident")
+        dropped = ~clip.received
+        if dropped.any():
+            ax.plot(t[dropped], np.zeros(dropped.sum()), "x", color="gray", label="dropped")
+        ax.set(
+            ylim=(-0.02, 1.02),
+            xlabel="time (s)",
+            ylabel="risk",
+            title=f"{clip.clip_id} ({'accident' if clip.positive else 'normal'})",
+        )
+        ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        fig.savefig(out / "curves" / f"{_safe(clip.clip_id)}.png")
+        plt.close(fig)
+
+    levels = recall_levels(
+        per_threshold_curve(
+            [filled_scores(c) for c in ev.clips],
+            np.array([c.label for c in ev.clips]),
+            np.array([c.toa if c.positive else -1.0 for c in ev.clips]),
+            ev.clips[0].fps,
+        )
+    )
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.plot(np.r_[0.0, levels.recall], np.r_[levels.precision[0], levels.precision], ".-")
+    ax.set(
+        xlim=(0, 1.02),
+        ylim=(0, 1.02),
+        xlabel="recall",
+        ylabel="precision",
+        title=f"AP {ev.metrics['ap']:.3f}, mTTA {ev.metrics['mtta']:.2f} s",
+    )
+    fig.tight_layout()
+    fig.savefig(out / "pr_curve.png")
+    plt.close(fig)
+
+    summary = ev.summary()
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    rows = [
+        ("AP (frame-level protocol)", f"{summary['ap']:.4f}"),
+        ("mTTA (s, T/fps scaling as UString)", f"{summary['mtta']:.3f}"),
+        ("TTA@R80 (s)", f"{summary['tta_r80']:.3f}"),
+        ("mTTA, toa-based (s)", f"{summary['mtta_toa']:.3f}"),
+        ("video-level AP", f"{summary['video_ap']:.4f}"),
+        (
+            "clips (positive / negative)",
+            f"{summary['clips']} ({summary['positives']} / {summary['negatives']})",
+        ),
+        ("frames (dropped by the node)", f"{summary['frames']} ({summary['dropped_frames']})"),
+        ("node latency p50 / p95 (ms)", f"{summary['latency_p50_ms']:.1f} / {summary['latency_p95_ms']:.1f}"),
+        ("processed fps", f"{summary['processed_fps']:.1f}"),
+    ]
+    lines = [
+        "# Accident anticipation report",
+        "",
+        f"Camera `{ev.camera}`.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    lines += ["", "![precision-recall](pr_curve.png)", "", "Per-clip risk curves: `curves/`.", ""]
+    (out / "summary.md").write_text("\n".join(lines))
+    return out
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="accident-anticipation evaluate-bag", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("bags", nargs="+", type=Path, help="recorded output bags (from replay)")
+    p.add_argument("--camera", default=None, help="camera to evaluate (default: the only one)")
+    p.add_argument(
+        "--labels-bag", type=Path, default=None, help="bag holding the labels, if the recording lacks them"
+    )
+    p.add_argument("--out", type=Path, default=None, help="report folder (default: <first bag>_report)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from accident_anticipation_ros.bag.errors import BagError
+
+    args = _parser().parse_args(argv)
+    try:
+        ev = evaluate_bags(args.bags, args.camera, args.labels_bag)
+    except (BagError, ValueError) as exc:
+        print(f"evaluate-bag: {exc}", file=sys.stderr)
+        return 1
+    out = write_report(ev, args.out or Path(str(args.bags[0]).rstrip("/") + "_report"))
+    if args.json:
+        print(json.dumps(ev.summary()))
+    else:
+        print((out / "summary.md").read_text())
+        print(f"report: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

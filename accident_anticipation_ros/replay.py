@@ -1,0 +1,482 @@
+"""``accident-anticipation replay``: a bag's camera stream through the node, its outputs into a new bag.
+
+Over DDS (default): the bag's camera messages are published, byte for byte as recorded, at the
+pace of their log times (times ``--rate``) into a running ``anticipation_node`` (or one this command
+starts with ``--model``); the node's AccidentRisk, overlay, info and /diagnostics are recorded,
+with the bag's ground truth (AccidentLabel), into an mcap bag. It ends when the bag has been played
+and the node's outputs have drained.
+
+``--offline``: the same ``StreamSession`` the node runs, stepped over every frame of the bag without
+DDS (no drops: the reference for large evaluations); it writes the same topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from accident_anticipation_ros.executables import installed_executable
+
+DEFAULT_NODE = "accident_anticipation"
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What a replay did."""
+
+    out: Path
+    camera: str
+    frames: int
+    risk_messages: int
+    overlays: int
+    dropped: int
+    wall_s: float
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="accident-anticipation replay", description=__doc__.splitlines()[0])
+    p.add_argument("bag", type=Path, help="input bag (directory or .mcap/.db3 file)")
+    p.add_argument("--out", type=Path, required=True, help="output bag directory to create (mcap)")
+    p.add_argument("--rate", type=float, default=1.0, help="playback rate factor (default 1: real time)")
+    p.add_argument("--camera-topic", default=None, help="camera topic (default: the bag's only image topic)")
+    p.add_argument("--label-topic", default=None, help="ground-truth topic (default: the writer's)")
+    p.add_argument(
+        "--node-name", default=DEFAULT_NODE, help=f"name of the running node (default {DEFAULT_NODE})"
+    )
+    p.add_argument(
+        "--model", type=Path, default=None, help="start anticipation_node with this model for the replay"
+    )
+    p.add_argument("--backend", default="onnxruntime", help="backend of the node started with --model")
+    p.add_argument(
+        "--overlay-rate", type=float, default=0.0, help="overlay Hz of a started node (0: every frame)"
+    )
+    p.add_argument(
+        "--offline", action="store_true", help="no DDS: step a StreamSession over the bag (needs --model)"
+    )
+    p.add_argument("--overlay", action="store_true", help="--offline: also write overlay images")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the node to come up")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from accident_anticipation_ros.bag.errors import BagError
+    from accident_anticipation_ros.runtime.errors import BackendError
+
+    args = _parser().parse_args(argv)
+    if args.rate <= 0:
+        print("replay: --rate must be > 0", file=sys.stderr)
+        return 2
+    try:
+        if args.offline:
+            if args.model is None:
+                print("replay: --offline needs --model MODEL", file=sys.stderr)
+                return 2
+            summary = replay_offline(
+                args.bag,
+                args.out,
+                args.model,
+                backend=args.backend,
+                overlay=args.overlay,
+                camera_topic=args.camera_topic,
+                label_topic=args.label_topic,
+            )
+        else:
+            summary = replay_dds(
+                args.bag,
+                args.out,
+                rate=args.rate,
+                camera_topic=args.camera_topic,
+                label_topic=args.label_topic,
+                node_name=args.node_name,
+                model=args.model,
+                backend=args.backend,
+                overlay_rate=args.overlay_rate,
+                timeout=args.timeout,
+            )
+    except (BagError, BackendError, RuntimeError, FileExistsError) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"replay: {summary.frames} frames of camera '{summary.camera}' -> {summary.risk_messages} AccidentRisk, "
+        f"{summary.overlays} overlays, {summary.dropped} dropped, in {summary.wall_s:.1f} s; wrote {summary.out}"
+    )
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ recording
+
+
+class Recorder:
+    """Serialized messages into a new mcap bag, connections made on first use (thread-safe)."""
+
+    def __init__(self, out: Path) -> None:
+        from rosbags.rosbag2 import StoragePlugin, Writer
+
+        from accident_anticipation_ros.bag.types import get_package_typestore
+
+        if Path(out).exists():
+            raise FileExistsError(f"output bag {out} exists already; not overwriting")
+        self.store = get_package_typestore()
+        self._writer = Writer(out, version=9, storage_plugin=StoragePlugin.MCAP)
+        self._writer.open()
+        self._connections: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+    def write(self, topic: str, msgtype: str, stamp_ns: int, data: bytes) -> None:
+        with self._lock:
+            conn = self._connections.get(topic)
+            if conn is None:
+                conn = self._connections[topic] = self._writer.add_connection(
+                    topic, msgtype, typestore=self.store
+                )
+            self._writer.write(conn, stamp_ns, data)
+            self.counts[topic] = self.counts.get(topic, 0) + 1
+
+    def write_msg(self, topic: str, msgtype: str, stamp_ns: int, msg) -> None:
+        self.write(topic, msgtype, stamp_ns, bytes(self.store.serialize_cdr(msg, msgtype)))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _header_stamp_ns(cdr: bytes) -> int:
+    """The header stamp of a serialized message whose first field is a std_msgs/Header."""
+    order = "<" if cdr[1] == 1 else ">"
+    sec, nanosec = struct.unpack_from(f"{order}iI", cdr, 4)
+    return sec * 1_000_000_000 + nanosec
+
+
+# ---------------------------------------------------------------------------------------------- DDS
+
+
+def replay_dds(
+    bag: Path,
+    out: Path,
+    *,
+    rate: float = 1.0,
+    camera_topic: str | None = None,
+    label_topic: str | None = None,
+    node_name: str = DEFAULT_NODE,
+    model: Path | None = None,
+    backend: str = "onnxruntime",
+    overlay_rate: float = 0.0,
+    timeout: float = 60.0,
+    drain_s: float = 1.5,
+) -> ReplaySummary:
+    """Play ``bag``'s camera into the node over DDS and record its outputs into ``out`` (see module doc)."""
+    import os
+
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage, Image
+
+    from accident_anticipation_ros.bag.reader import find_image_topic, open_bag
+    from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, ANTICIPATION_INFO
+    from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
+    from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
+    from accident_anticipation_ros.parameters import camera_name_from_topic
+
+    label_topic = label_topic or DEFAULT_LABEL_TOPIC
+    started = time.monotonic()
+    with open_bag(bag) as reader:
+        topic, msgtype = find_image_topic(reader, camera_topic)
+        connections = [c for c in reader.connections if c.topic in (topic, label_topic)]
+        messages = [
+            (c.topic, c.msgtype, t, bytes(raw)) for c, t, raw in reader.messages(connections=connections)
+        ]
+    camera = camera_name_from_topic(topic)
+    frames = [m for m in messages if m[0] == topic]
+    if not frames:
+        raise RuntimeError(f"bag {bag} has no messages on {topic}")
+
+    recorder = Recorder(out)
+    proc = log = None
+    if model is not None:
+        try:
+            proc, log = _start_node(model, backend, topic, node_name, overlay_rate, out)
+        except RuntimeError:
+            recorder.close()
+            raise
+    context = Context()
+    rclpy.init(context=context, domain_id=int(os.environ.get("ROS_DOMAIN_ID", "0")))
+    node = rclpy.create_node("accident_anticipation_replay", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    inbox: queue.Queue = queue.Queue()
+    last_risk = [time.monotonic()]
+    risk_count = [0]
+
+    def record(out_topic: str, out_type: str, is_risk: bool = False):
+        def callback(data: bytes) -> None:
+            inbox.put((out_topic, out_type, bytes(data)))
+            if is_risk:
+                last_risk[0] = time.monotonic()
+                risk_count[0] += 1
+
+        return callback
+
+    prefix = f"/{node_name}/{camera}"
+    node.create_subscription(
+        AccidentRisk,
+        f"{prefix}/risk",
+        record(f"{prefix}/risk", ACCIDENT_RISK, True),
+        QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE),
+        raw=True,
+    )
+    node.create_subscription(
+        Image,
+        f"{prefix}/overlay",
+        record(f"{prefix}/overlay", "sensor_msgs/msg/Image"),
+        QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE),
+        raw=True,
+    )
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    node.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        record("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
+        50,
+        raw=True,
+    )
+    latched = QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+    )
+    node.create_subscription(
+        AnticipationInfo,
+        f"/{node_name}/info",
+        record(f"/{node_name}/info", ANTICIPATION_INFO),
+        latched,
+        raw=True,
+    )
+    image_cls = CompressedImage if msgtype.endswith("CompressedImage") else Image
+    pub = node.create_publisher(
+        image_cls, topic, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    )
+
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set() and context.ok():
+            executor.spin_once(timeout_sec=0.02)
+
+    def drain_inbox() -> None:
+        while True:
+            try:
+                out_topic, out_type, data = inbox.get_nowait()
+            except queue.Empty:
+                return
+            recorder.write(out_topic, out_type, _header_stamp_ns(data), data)
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while pub.get_subscription_count() == 0 or node.count_publishers(f"{prefix}/risk") == 0:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"anticipation_node exited with code {proc.returncode}; see {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"no node subscribed to {topic} and publishing {prefix}/risk within {timeout:.0f} s; "
+                    f"start anticipation_node (camera_topics:=['{topic}']) or pass --model"
+                )
+            time.sleep(0.05)
+        time.sleep(0.5)  # let discovery settle both ways before the first frame
+        t_bag0, t_wall0 = messages[0][2], time.monotonic()
+        for out_topic, _, t_ns, data in messages:
+            wait = t_wall0 + (t_ns - t_bag0) / 1e9 / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if out_topic == topic:
+                pub.publish(data)
+            else:  # the ground truth goes straight into the recording, at its bag time
+                recorder.write(label_topic, ACCIDENT_LABEL, t_ns, data)
+            drain_inbox()
+        end = time.monotonic() + 30.0
+        while time.monotonic() < end and time.monotonic() - last_risk[0] < drain_s:
+            time.sleep(0.05)
+        drain_inbox()
+    finally:
+        stop.set()
+        spinner.join(timeout=5)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+        recorder.close()
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    dropped = _sum_dropped(recorder, f"{prefix}/risk", out)
+    return ReplaySummary(
+        out=Path(out),
+        camera=camera,
+        frames=len(frames),
+        risk_messages=recorder.counts.get(f"{prefix}/risk", 0),
+        overlays=recorder.counts.get(f"{prefix}/overlay", 0),
+        dropped=dropped,
+        wall_s=time.monotonic() - started,
+    )
+
+
+def _sum_dropped(recorder: Recorder, risk_topic: str, out: Path) -> int:
+    from accident_anticipation_ros.bag.reader import open_bag
+    from accident_anticipation_ros.bag.types import ACCIDENT_RISK
+
+    total = 0
+    with open_bag(out) as reader:
+        conns = [c for c in reader.connections if c.topic == risk_topic]
+        for _, _, raw in reader.messages(connections=conns):
+            total += recorder.store.deserialize_cdr(raw, ACCIDENT_RISK).frames_dropped
+    return total
+
+
+def _start_node(model: Path, backend: str, topic: str, node_name: str, overlay_rate: float, out: Path):
+
+    if not Path(model).is_file():
+        raise RuntimeError(f"model {model} does not exist")
+    log_path = Path(str(out).rstrip("/") + ".node.log")
+    with open(log_path, "w") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            _node_args(model, backend, topic, node_name, overlay_rate), stdout=log, stderr=subprocess.STDOUT
+        )
+    return proc, log_path
+
+
+def _node_args(model: Path, backend: str, topic: str, node_name: str, overlay_rate: float) -> list[str]:
+    return [
+        sys.executable,
+        str(installed_executable()),
+        "--ros-args",
+        "-r",
+        f"__node:={node_name}",
+        "-p",
+        f"model_path:={Path(model).resolve()}",
+        "-p",
+        f"backend:={backend}",
+        "-p",
+        f"camera_topics:=['{topic}']",
+        "-p",
+        f"overlay_rate:={overlay_rate if overlay_rate > 0 else 1000.0}",
+    ]
+
+
+# ------------------------------------------------------------------------------------------ offline
+
+
+def replay_offline(
+    bag: Path,
+    out: Path,
+    model: Path,
+    *,
+    backend: str = "onnxruntime",
+    overlay: bool = False,
+    camera_topic: str | None = None,
+    label_topic: str | None = None,
+    node_name: str = DEFAULT_NODE,
+) -> ReplaySummary:
+    """Step the node's ``StreamSession`` over every frame of ``bag`` and write the node's topics to ``out``."""
+    from accident_anticipation_ros.bag.reader import find_image_topic, open_bag
+    from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, COMPRESSED_IMAGE
+    from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
+    from accident_anticipation_ros.conversions import ConversionError, encode_image_fields, msg_to_rgb
+    from accident_anticipation_ros.parameters import NodeParams, camera_name_from_topic
+    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.preprocessing import Preprocessor
+    from accident_anticipation_ros.runtime.session import StreamSession
+    from accident_anticipation_ros.visualization import draw_overlay
+
+    label_topic = label_topic or DEFAULT_LABEL_TOPIC
+    params = NodeParams()
+    started = time.monotonic()
+    engine = create_backend(model, backend)
+    session = StreamSession(
+        engine, params.session_config(), Preprocessor(engine.info, mode=params.preprocess)
+    )
+    frames = risk = overlays = bad = 0
+    with open_bag(bag) as reader:
+        topic, msgtype = find_image_topic(reader, camera_topic)  # before anything is written
+    recorder = Recorder(out)
+    try:
+        with open_bag(bag) as reader:
+            camera = camera_name_from_topic(topic)
+            prefix = f"/{node_name}/{camera}"
+            store = recorder.store
+            Risk = store.types[ACCIDENT_RISK]
+            ImageMsg = store.types["sensor_msgs/msg/Image"]
+            connections = [c for c in reader.connections if c.topic in (topic, label_topic)]
+            for conn, t_ns, raw in reader.messages(connections=connections):
+                if conn.topic == label_topic:
+                    recorder.write(label_topic, ACCIDENT_LABEL, t_ns, bytes(raw))
+                    continue
+                frames += 1
+                msg = store.deserialize_cdr(raw, conn.msgtype)
+                try:
+                    rgb = msg_to_rgb(msg)
+                except ConversionError as exc:
+                    bad += 1
+                    print(f"replay: frame at {t_ns} ns skipped: {exc}", file=sys.stderr)
+                    continue
+                stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+                encoding = msg.format if msgtype == COMPRESSED_IMAGE else msg.encoding
+                t0 = time.perf_counter()
+                result = session.step(rgb, stamp, encoding)
+                if not result.valid:
+                    continue
+                out_msg = Risk(
+                    header=msg.header,
+                    camera=camera,
+                    probability=result.probability,
+                    probability_smoothed=result.probability_smoothed,
+                    level=result.level,
+                    alert=result.alert,
+                    time_to_accident=result.time_to_accident,
+                    frames_since_reset=result.frames_since_reset,
+                    state_reset=result.state_reset,
+                    reset_reason=result.reset_reason,
+                    latency_ms=(time.perf_counter() - t0) * 1e3,
+                    frames_dropped=0,
+                )
+                stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+                recorder.write_msg(f"{prefix}/risk", ACCIDENT_RISK, stamp_ns, out_msg)
+                risk += 1
+                if overlay:
+                    img = draw_overlay(
+                        rgb,
+                        result.probability,
+                        result.probability_smoothed,
+                        result.level,
+                        result.alert,
+                        result.time_to_accident,
+                        risk_map=result.risk_map,
+                        camera=camera,
+                        max_width=params.overlay_max_width,
+                    )
+                    fields = encode_image_fields(img, "rgb8")
+                    recorder.write_msg(
+                        f"{prefix}/overlay",
+                        "sensor_msgs/msg/Image",
+                        stamp_ns,
+                        ImageMsg(header=msg.header, **fields),
+                    )
+                    overlays += 1
+    finally:
+        recorder.close()
+        engine.close()
+    return ReplaySummary(Path(out), camera, frames, risk, overlays, 0, time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""evaluate-bag on recordings with known outputs, the report, and bad bags."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from rosbags.rosbag2 import StoragePlugin, Writer
+
+from accident_anticipation_ros.bag.stamps import frame_stamps_ns, split_ns
+from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, get_package_typestore
+from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
+from accident_anticipation_ros.evaluate_bag import evaluate_bags, main
+from accident_anticipation_ros.metrics import evaluate
+
+FPS = 10.0
+
+
+def write_recording(path, scores: list[np.ndarray], labels: list[int], toas: list[float], drop=()):
+    """A recording as replay writes it: AccidentLabel per clip, AccidentRisk per (kept) frame."""
+    store = get_package_typestore()
+    Label, Risk = store.types[ACCIDENT_LABEL], store.types[ACCIDENT_RISK]
+    Time, Header = store.types["builtin_interfaces/msg/Time"], store.types["std_msgs/msg/Header"]
+    with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        lab = writer.add_connection(DEFAULT_LABEL_TOPIC, ACCIDENT_LABEL, typestore=store)
+        risk = writer.add_connection("/accident_anticipation/cam/risk", ACCIDENT_RISK, typestore=store)
+        start = 1_700_000_000 * 10**9
+        for k, (s, y, toa) in enumerate(zip(scores, labels, toas, strict=True)):
+            stamps = frame_stamps_ns(start, FPS, len(s))
+            toa_ns = int(start + toa / FPS * 1e9) if y else 0
+            msg = Label(
+                header=Header(stamp=Time(*split_ns(start)), frame_id="cam"),
+                clip_id=f"c{k}",
+                label=y,
+                time_of_accident=Time(*split_ns(toa_ns)),
+                fps=FPS,
+                num_frames=len(s),
+                caption="",
+            )
+            writer.write(lab, start - 10**8, store.serialize_cdr(msg, ACCIDENT_LABEL))
+            for i, (t, p) in enumerate(zip(stamps, s, strict=True)):
+                if (k, i) in drop:
+                    continue
+                r = Risk(
+                    header=Header(stamp=Time(*split_ns(int(t))), frame_id="cam"),
+                    camera="cam",
+                    probability=float(p),
+                    probability_smoothed=float(p),
+                    level=0,
+                    alert=False,
+                    time_to_accident=float("nan"),
+                    frames_since_reset=i + 1,
+                    state_reset=i == 0,
+                    reset_reason="first_frame" if i == 0 else "",
+                    latency_ms=10.0 + i,
+                    frames_dropped=0,
+                )
+                writer.write(risk, int(t), store.serialize_cdr(r, ACCIDENT_RISK))
+            start += (len(s) + 30) * 10**8
+
+
+def test_known_outputs_give_the_known_numbers(tmp_path):
+    # Clip 0 (accident at frame 8) rises to 0.9 at frame 4; clip 1 (normal) peaks at 0.5. Thresholds
+    # above 0.5 flag only clip 0 (precision 1 at recall 1): AP = 1. The protocol takes the max time per
+    # recall level: at threshold <= 0.1 clip 0 is flagged at frame 0, 8 frames = 0.8 s before the accident,
+    # so the toa-based mTTA is 0.8 s and the UString mTTA (1 - 0/8) * T/fps = 1.0 s.
+    s0 = np.array([0.1, 0.1, 0.2, 0.3, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0])
+    s1 = np.array([0.1, 0.2, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    write_recording(tmp_path / "rec", [s0, s1], [1, 0], [8.0, -1])
+    ev = evaluate_bags([tmp_path / "rec"])
+    direct = evaluate([s0, s1], np.array([1, 0]), np.array([8.0, -1.0]), FPS)
+    for key, value in direct.items():
+        assert ev.metrics[key] == pytest.approx(value)
+    assert ev.metrics["ap"] == pytest.approx(1.0)
+    assert ev.metrics["video_ap"] == pytest.approx(1.0)
+    assert ev.metrics["mtta_toa"] == pytest.approx(0.8)
+    assert ev.metrics["mtta"] == pytest.approx(1.0)
+    assert ev.latency_p50_ms == pytest.approx(14.5) and ev.dropped == 0
+
+
+def test_dropped_frames_hold_the_last_value_and_are_counted(tmp_path):
+    s0 = np.array([0.1, 0.1, 0.2, 0.3, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0])
+    s1 = np.full(10, 0.2)
+    write_recording(tmp_path / "rec", [s0, s1], [1, 0], [8.0, -1], drop={(0, 4), (0, 5)})
+    ev = evaluate_bags([tmp_path / "rec"])
+    assert ev.dropped == 2
+    held = np.array([0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.9, 0.9, 1.0, 1.0])
+    assert ev.metrics == pytest.approx(evaluate([held, s1], np.array([1, 0]), np.array([8.0, -1.0]), FPS))
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    s0 = np.linspace(0, 1, 10)
+    write_recording(tmp_path / "rec", [s0, np.full(10, 0.1)], [1, 0], [9.0, -1])
+    assert main([str(tmp_path / "rec"), "--json", "--out", str(tmp_path / "report")]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert {"ap", "mtta", "tta_r80", "mtta_toa", "video_ap", "clips", "dropped_frames"} <= set(got)
+    assert (tmp_path / "report" / "pr_curve.png").stat().st_size > 1000
+    assert len(list((tmp_path / "report" / "curves").glob("*.png"))) == 2
+    assert "| AP (frame-level protocol) |" in (tmp_path / "report" / "summary.md").read_text()
+
+
+def test_missing_topic_and_truncated_bag_are_clear_errors(tmp_path, capsys, eval_bag):
+    # The evaluation bag itself has labels but no AccidentRisk.
+    assert main([str(eval_bag), "--out", str(tmp_path / "r")]) == 1
+    assert "no accident_anticipation_ros/msg/AccidentRisk topic" in capsys.readouterr().err
+    write_recording(tmp_path / "rec", [np.linspace(0, 1, 10)], [1], [9.0])
+    mcap = next((tmp_path / "rec").glob("*.mcap"))
+    data = mcap.read_bytes()
+    mcap.write_bytes(data[: len(data) // 2])
+    assert main([str(tmp_path / "rec"), "--out", str(tmp_path / "r2")]) == 1
+    err = capsys.readouterr().err
+    assert "rec" in err and ("truncated" in err or "corrupt" in err or "cannot" in err), err
+    assert main([str(tmp_path / "nothing")]) == 1
+    assert "does not exist" in capsys.readouterr().err

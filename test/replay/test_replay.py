@@ -1,0 +1,63 @@
+"""replay over real DDS against the offline session, and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from accident_anticipation_ros.bag.reader import read_risk_bag
+from accident_anticipation_ros.evaluate_bag import evaluate_bags
+from accident_anticipation_ros.replay import main, replay_dds, replay_offline
+
+pytestmark = pytest.mark.ros
+
+
+def test_replay_over_dds_matches_offline(eval_bag, nano_onnx, tmp_path, ros_env, monkeypatch):
+    for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        monkeypatch.setenv(key, ros_env[key])
+    offline = replay_offline(eval_bag, tmp_path / "offline", nano_onnx, overlay=True)
+    dds = replay_dds(eval_bag, tmp_path / "dds", rate=1.0, model=nano_onnx)
+    assert offline.frames == dds.frames == 80
+    assert offline.risk_messages == 80 and offline.overlays == 80
+    assert dds.risk_messages + dds.dropped == 80, dds
+    a, b = read_risk_bag(tmp_path / "dds"), read_risk_bag(tmp_path / "offline")
+    assert [c.clip_id for c in a.clips] == [c.clip_id for c in b.clips]
+    for ca, cb in zip(a.clips, b.clips, strict=True):
+        # Every clip starts with a reset (the writer leaves a gap longer than max_gap between clips).
+        assert ca.state_reset[0] and cb.state_reset[0]
+        got = ca.received
+        if ca.dropped == 0:  # the same frames through the same session: the same numbers
+            np.testing.assert_allclose(ca.probability, cb.probability, rtol=1e-5, atol=1e-6)
+        else:  # a dropped frame changes the state that follows it, not what came before
+            first = int(np.argmin(got))
+            np.testing.assert_allclose(ca.probability[:first], cb.probability[:first], rtol=1e-5, atol=1e-6)
+    m_dds = evaluate_bags([tmp_path / "dds"]).metrics
+    m_off = evaluate_bags([tmp_path / "offline"]).metrics
+    if a.dropped == 0:
+        for key in m_off:
+            assert m_dds[key] == pytest.approx(m_off[key], abs=1e-6), key
+    else:  # within the tolerance that dropped frames allow: report it
+        print(f"{a.dropped} dropped frames; DDS {m_dds} vs offline {m_off}")
+        assert abs(m_dds["ap"] - m_off["ap"]) <= 0.5
+
+
+def test_replay_errors_are_clear(eval_bag, nano_onnx, tmp_path, capsys):
+    def run(bag, *extra) -> int:
+        return main([str(bag), "--out", str(tmp_path / f"out{len(list(tmp_path.iterdir()))}"), *extra])
+
+    missing = tmp_path / "missing"
+    assert run(missing, "--offline", "--model", nano_onnx) == 1
+    assert f"bag {missing} does not exist" in capsys.readouterr().err
+    assert run(eval_bag, "--offline", "--model", str(tmp_path / "x.onnx")) == 1
+    assert "x.onnx does not exist" in capsys.readouterr().err
+    assert run(eval_bag, "--offline") == 2
+    assert "--offline needs --model" in capsys.readouterr().err
+    assert run(eval_bag, "--camera-topic", "/nope", "--offline", "--model", nano_onnx) == 1
+    err = capsys.readouterr().err
+    assert "/nope" in err and "/camera/image_raw" in err, err
+
+
+def test_replay_without_a_node_times_out_with_advice(eval_bag, tmp_path, ros_env, monkeypatch, capsys):
+    monkeypatch.setenv("ROS_DOMAIN_ID", ros_env["ROS_DOMAIN_ID"])
+    assert main([str(eval_bag), "--out", str(tmp_path / "o"), "--timeout", "1"]) == 1
+    assert "start anticipation_node" in capsys.readouterr().err
