@@ -37,5 +37,9 @@ lint: $(DEPS_STAMP)
 test: build lint
 	$(ENV) && pytest
 
+# The main job on a fresh machine: set up, then synthetic bag -> node over DDS -> metrics, report, video.
+demo: build
+	./accident-anticipation demo --out demo_out
+
 clean:
 	rm -rf build install log

@@ -17,6 +17,7 @@ PROG = "accident-anticipation"
 
 # name -> (module providing ``main(argv) -> int``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("accident_anticipation_ros.demo", "the main job: synthetic bag -> node over DDS -> metrics"),
     "synth": ("accident_anticipation_ros.training.synth.cli", "write a synthetic dashcam benchmark"),
     "bag-from-clips": ("accident_anticipation_ros.bag.cli", "write clips as a rosbag2 evaluation bag"),
     "export": ("accident_anticipation_ros.model.export", "export a checkpoint to an ONNX step graph"),
