@@ -1,0 +1,267 @@
+"""Export the student's STEP graph (one frame, batch 1, explicit state) to ONNX, then verify it.
+
+``accident-anticipation export --checkpoint CKPT --out model.onnx``
+
+The graph (see notes/contract.md): input ``image`` ``[1, 3, H, W]`` and ``state_in.<name>``; outputs
+``risk_logit`` ``[1]``, ``tta`` ``[1]``, ``risk_map`` ``[1, h, w]``, ``embedding`` ``[1, D]`` and
+``state_out.<name>``. All-zeros states are the reset state. After export the graph is checked with
+``onnx.checker`` and run with ONNX Runtime over several frames with a carried, non-zero state;
+export fails if any output or state differs from PyTorch by more than ``tolerance`` (relative).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from accident_anticipation_ros.model.checkpoint import load_checkpoint, state_dict_sha256
+from accident_anticipation_ros.model.errors import ExportError, ModelError
+from accident_anticipation_ros.model.state import StudentState, random_state, state_names
+from accident_anticipation_ros.model.student import TSDStudent
+
+ONNX_FORMAT = "1"
+INPUT = "image"
+OUTPUTS = ("risk_logit", "tta", "risk_map", "embedding")
+STATE_IN, STATE_OUT = "state_in.", "state_out."
+DEFAULT_OPSET = 17
+
+
+class StepGraph(nn.Module):
+    """``(image, *state) -> (risk_logit, tta, risk_map, embedding, *new_state)``: flat tensors for export."""
+
+    def __init__(self, model: TSDStudent) -> None:
+        super().__init__()
+        self.model = model
+        self.names = state_names(model.cfg)
+
+    def forward(self, image: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        st = StudentState.from_flat(dict(zip(self.names, state, strict=True)), self.model.cfg.rwkv_layers)
+        out, new = self.model.step(image, st)
+        return (out.risk_logit, out.tta, out.risk_map, out.embedding, *new.flatten().values())
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """Result of :func:`export_onnx`."""
+
+    path: Path
+    model_name: str
+    model_hash: str
+    opset: int
+    frames_checked: int
+    max_rel_error: float  # max over outputs, states and frames of max|onnx - torch| / max|torch|
+    per_output: dict[str, float]
+
+
+def rel_error(actual: np.ndarray | torch.Tensor, reference: np.ndarray | torch.Tensor) -> float:
+    """``max|actual - reference| / max|reference|`` (scale-relative; 1e-12 floor on the scale)."""
+    a = np.asarray(actual, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shape mismatch {a.shape} vs {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("inf")
+    scale = max(float(np.abs(b).max(initial=0.0)), 1e-12)
+    return float(np.abs(a - b).max(initial=0.0) / scale)
+
+
+def onnx_metadata(
+    model: TSDStudent, model_hash: str, fps: float, mean: Sequence[float], std: Sequence[float]
+) -> dict[str, str]:
+    """The ``aar.*`` metadata_props of the contract."""
+    H, W = model.cfg.image_size
+    return {
+        "aar.format": ONNX_FORMAT,
+        "aar.model_name": model.cfg.name,
+        "aar.model_hash": model_hash,
+        "aar.config": json.dumps(model.cfg.to_dict()),
+        "aar.input_height": str(H),
+        "aar.input_width": str(W),
+        "aar.mean": json.dumps([float(x) for x in mean]),
+        "aar.std": json.dumps([float(x) for x in std]),
+        "aar.fps": str(float(fps)),
+    }
+
+
+def _torch_export(graph: StepGraph, path: Path, opset: int) -> None:
+    cfg = graph.model.cfg
+    names = state_names(cfg)
+    image = torch.zeros(1, 3, *cfg.image_size)
+    state = tuple(t for t in graph.model.init_state(1, "cpu").flatten().values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
+        torch.onnx.export(
+            graph,
+            (image, *state),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT] + [STATE_IN + n for n in names],
+            output_names=list(OUTPUTS) + [STATE_OUT + n for n in names],
+            do_constant_folding=True,
+        )
+
+
+def verify_onnx(
+    path: str | os.PathLike, model: TSDStudent, frames: int = 8, seed: int = 0, threads: int = 0
+) -> dict[str, float]:
+    """Run the ONNX step graph and ``model.step`` over ``frames`` random frames with a carried state.
+
+    The state starts random and non-zero (as after some frames). Returns the relative error per
+    output and per state name: max abs difference over all frames / max abs PyTorch value over all
+    frames (a per-frame ratio would blow up on a scalar output that happens to be near zero).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    cfg = model.cfg
+    gen = torch.Generator().manual_seed(seed)
+    state = random_state(cfg, 1, gen)
+    flat = {STATE_IN + k: v.numpy() for k, v in state.flatten().items()}
+    out_names = [o.name for o in session.get_outputs()]
+    diff: dict[str, float] = {}
+    scale: dict[str, float] = {}
+    model = model.eval()
+    for _ in range(frames):
+        image = torch.randn(1, 3, *cfg.image_size, generator=gen)
+        with torch.no_grad():
+            ref, state = model.step(image, state)
+        got = dict(zip(out_names, session.run(out_names, {INPUT: image.numpy(), **flat}), strict=True))
+        reference = {name: getattr(ref, name) for name in OUTPUTS}
+        reference.update({STATE_OUT + k: v for k, v in state.flatten().items()})
+        for name, value in reference.items():
+            a, b = np.asarray(got[name], np.float64), value.numpy().astype(np.float64)
+            if a.shape != b.shape:
+                raise ExportError(f"{path}: output {name!r} has shape {a.shape}, PyTorch gives {b.shape}")
+            finite = np.isfinite(a).all() and np.isfinite(b).all()
+            d = float(np.abs(a - b).max(initial=0.0)) if finite else float("inf")
+            diff[name] = max(diff.get(name, 0.0), d)
+            scale[name] = max(scale.get(name, 0.0), float(np.abs(b).max(initial=0.0)))
+        flat = {STATE_IN + k.removeprefix(STATE_OUT): got[k] for k in got if k.startswith(STATE_OUT)}
+    return {name: diff[name] / max(scale[name], 1e-12) for name in diff}
+
+
+def export_onnx(
+    model: TSDStudent | str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    fps: float | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    model_hash: str | None = None,
+    opset: int = DEFAULT_OPSET,
+    frames: int = 8,
+    tolerance: float = 1e-4,
+    threads: int = 0,
+) -> ExportReport:
+    """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
+
+    Args:
+        model: A student in memory (left untouched: a reparameterized copy is exported) or a
+            checkpoint path (``fps``, ``mean``, ``std`` and the hash then come from its JSON).
+        out_path: Where to write the ``.onnx`` file.
+        fps, mean, std: Frame rate and input normalisation the model assumes (required for a model
+            in memory; they override the checkpoint's values).
+        model_hash: ``aar.model_hash``; default: sha256 of the weights file, or of the state dict.
+        opset: ONNX opset (>= 17).
+        frames: Frames run through ONNX Runtime for the parity check (0 skips it).
+        tolerance: Max relative error allowed between ONNX Runtime and PyTorch.
+        threads: ONNX Runtime intra-op threads for the check (0: its default).
+
+    Raises:
+        ExportError: missing metadata, a failed export or check, or a parity error above tolerance
+            (the bad file is removed).
+    """
+    import onnx
+    import onnxscript.optimizer
+
+    if opset < 17:
+        raise ExportError(f"opset must be >= 17, got {opset}")
+    if not isinstance(model, TSDStudent):
+        model, meta = load_checkpoint(model)
+        fps = meta["fps"] if fps is None else fps
+        mean = meta["mean"] if mean is None else mean
+        std = meta["std"] if std is None else std
+        model_hash = meta["model_hash"] if model_hash is None else model_hash
+    missing = [name for name, value in (("fps", fps), ("mean", mean), ("std", std)) if value is None]
+    if missing:
+        raise ExportError(f"export_onnx of a model in memory needs {missing} (the input the model assumes)")
+    if fps <= 0 or len(mean) != 3 or len(std) != 3:
+        raise ExportError(f"bad input metadata: fps={fps}, mean={list(mean)}, std={list(std)}")
+    if model_hash is None:
+        model_hash = state_dict_sha256(model)
+
+    deployed = copy.deepcopy(model).cpu().float().eval().reparameterize()
+    path = Path(out_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _torch_export(StepGraph(deployed), path, opset)
+        proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
+        for key, value in onnx_metadata(deployed, model_hash, fps, mean, std).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.checker.check_model(proto, full_check=True)
+        onnx.save(proto, str(path))
+    except Exception as err:
+        path.unlink(missing_ok=True)
+        raise ExportError(f"{path}: ONNX export failed: {type(err).__name__}: {err}") from err
+
+    errors = verify_onnx(path, deployed, frames, threads=threads) if frames > 0 else {}
+    worst = max(errors.values(), default=0.0)
+    if worst > tolerance:
+        path.unlink(missing_ok=True)
+        bad = {k: f"{v:.2e}" for k, v in errors.items() if v > tolerance}
+        raise ExportError(
+            f"{path}: ONNX Runtime differs from PyTorch by {worst:.2e} > {tolerance:.0e} (relative) in {bad}; "
+            "file removed"
+        )
+    return ExportReport(path, deployed.cfg.name, model_hash, opset, frames, worst, errors)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accident-anticipation export",
+        description="Export a student checkpoint to an ONNX step graph (reparameterized, verified).",
+    )
+    parser.add_argument("--checkpoint", required=True, help="checkpoint (x, x.safetensors or x.json)")
+    parser.add_argument("--out", required=True, help="output .onnx path")
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (>= 17)")
+    parser.add_argument("--fps", type=float, default=None, help="override the checkpoint's frame rate")
+    parser.add_argument("--frames", type=int, default=8, help="frames for the ONNX Runtime parity check")
+    parser.add_argument("--tolerance", type=float, default=1e-4, help="max relative error vs PyTorch")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        report = export_onnx(
+            args.checkpoint,
+            args.out,
+            fps=args.fps,
+            opset=args.opset,
+            frames=args.frames,
+            tolerance=args.tolerance,
+        )
+    except (ModelError, OSError) as err:
+        print(f"accident-anticipation export: error: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {report.path} ({report.model_name}, opset {report.opset}, sha256 {report.model_hash[:12]}...); "
+        f"ONNX Runtime vs PyTorch over {report.frames_checked} frames: max rel error {report.max_rel_error:.2e}"
+    )
+    return 0
