@@ -1,0 +1,105 @@
+"""The synthetic benchmark written by ``accident-anticipation synth`` (see ``synth/storage.py``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from accident_anticipation_ros.clip import Clip
+
+from .base import ClipRef, _resize
+from .errors import DatasetError
+
+MANIFEST = "synth.json"
+
+
+def is_synthetic(root: Path) -> bool:
+    return (root / MANIFEST).is_file()
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise DatasetError(f"{path}: file not found")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: invalid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_manifest(root: Path) -> dict:
+    """``synth.json``, checked for the fields the loader needs."""
+    path = Path(root) / MANIFEST
+    manifest = _read_json(path)
+    for key in ("fps", "splits"):
+        if key not in manifest:
+            raise DatasetError(f"{path}: missing field {key!r}")
+    splits = manifest["splits"]
+    if not isinstance(splits, dict) or not all(isinstance(v, list) for v in splits.values()):
+        raise DatasetError(f"{path}: 'splits' must map split names to lists of clip ids")
+    if not isinstance(manifest["fps"], (int, float)) or manifest["fps"] <= 0:
+        raise DatasetError(f"{path}: 'fps' must be a positive number, got {manifest['fps']!r}")
+    return manifest
+
+
+def list_clips(root: str | Path, split: str | None = None) -> list[ClipRef]:
+    """Index the clips of ``split`` (all splits for ``None``) from the manifest alone."""
+    root = Path(root)
+    manifest = read_manifest(root)
+    splits = manifest["splits"]
+    if split is not None and split not in splits:
+        raise DatasetError(f"{root / MANIFEST}: no split {split!r} (has {', '.join(splits)})")
+    toas = manifest.get("toa", {})
+    refs = []
+    for name in [split] if split is not None else list(splits):
+        for cid in splits[name]:
+            if cid in toas:
+                toa = float(toas[cid])
+            else:  # older manifests: read the clip's JSON
+                toa = float(_read_json(root / name / f"{cid}.json").get("toa", -1.0))
+            refs.append(ClipRef("synthetic", cid, name, str(root / name / f"{cid}.npz"), toa, float(manifest["fps"]),
+                                manifest.get("num_frames")))  # fmt: skip
+    return refs
+
+
+def load(ref: ClipRef, size: tuple[int, int] | None = None) -> Clip:
+    """Read one clip (frames from the ``.npz``, annotation from the ``.json`` beside it)."""
+    npz = Path(ref.source)
+    record = _read_json(npz.with_suffix(".json"))
+    if not npz.is_file():
+        raise DatasetError(f"{npz}: file not found")
+    try:
+        with np.load(npz, allow_pickle=False) as data:
+            if "frames" not in data.files:
+                raise DatasetError(f"{npz}: no 'frames' array (has {', '.join(data.files) or 'nothing'})")
+            frames = data["frames"]
+    except DatasetError:
+        raise
+    except Exception as exc:  # zip / npy format errors
+        raise DatasetError(f"{npz}: not a readable .npz ({exc})") from exc
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise DatasetError(f"{npz}: 'frames' must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    for key in ("labels", "toa", "fps"):
+        if key not in record:
+            raise DatasetError(f"{npz.with_suffix('.json')}: missing field {key!r}")
+    labels = np.asarray(record["labels"], np.uint8)
+    if labels.shape != (frames.shape[0],):
+        raise DatasetError(
+            f"{npz.with_suffix('.json')}: 'labels' has {labels.size} entries for {frames.shape[0]} frames"
+        )
+    if size is not None:
+        frames = np.stack([_resize(f, size) for f in frames])
+    return Clip(
+        clip_id=record.get("clip_id", ref.clip_id),
+        frames=frames,
+        labels=labels,
+        toa=float(record["toa"]),
+        fps=float(record["fps"]),
+        caption=record.get("caption", ""),
+        frame_captions=list(record.get("frame_captions", [])),
+        meta={**record.get("meta", {}), "split": ref.split, "source": str(npz)},
+    )

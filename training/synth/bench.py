@@ -1,0 +1,71 @@
+"""Generator throughput: ``python -m accident_anticipation_ros.training.synth.bench`` prints JSON.
+
+One process, OpenCV on one thread: frames per second of CPU time is the speed per core; wall-clock
+frames per second is reported too (it drops when other processes share the cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def run(preset: str = "ccd", size: int = 224, clips: int = 8, seed: int = 0, write: bool = True) -> dict:
+    """Generate ``clips`` clips (and optionally write them) and time it."""
+    import cv2
+
+    from .config import make_config
+    from .generator import generate_clip
+    from .storage import write_clip
+
+    cv2.setNumThreads(1)
+    cfg = make_config(preset, size=size)
+    generate_clip(cfg, seed, "bench", 10_000)  # warm caches (vehicle models, sprites)
+    frames = 0
+    wall = cpu = 0.0
+    wall_w = cpu_w = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(clips):
+            w0, c0 = time.perf_counter(), time.process_time()
+            clip = generate_clip(cfg, seed, "bench", i)
+            w1, c1 = time.perf_counter(), time.process_time()
+            wall, cpu = wall + w1 - w0, cpu + c1 - c0
+            frames += clip.num_frames
+            if write:
+                write_clip(Path(tmp), "bench", clip)
+                wall_w, cpu_w = wall_w + time.perf_counter() - w1, cpu_w + time.process_time() - c1
+    out = {
+        "preset": preset,
+        "size": size,
+        "clips": clips,
+        "frames": frames,
+        "generate_frames_per_s_cpu": round(frames / cpu, 1),
+        "generate_frames_per_s_wall": round(frames / wall, 1),
+        "ms_per_frame_cpu": round(1000 * cpu / frames, 2),
+    }
+    if write:
+        out["with_write_frames_per_s_cpu"] = round(frames / (cpu + cpu_w), 1)
+        out["with_write_frames_per_s_wall"] = round(frames / (wall + wall_w), 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m accident_anticipation_ros.training.synth.bench", description=__doc__
+    )
+    p.add_argument("--preset", choices=["ccd", "dad"], default="ccd")
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--clips", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-write", action="store_true", help="time generation only")
+    args = p.parse_args(argv)
+    print(json.dumps(run(args.preset, args.size, args.clips, args.seed, not args.no_write), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
