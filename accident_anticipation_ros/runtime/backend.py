@@ -1,0 +1,337 @@
+"""One interface over the inference backends, and the factory that picks one.
+
+A backend runs the student's *step* graph: one preprocessed frame plus the recurrent state in, the
+frame's outputs plus the next state out (see the ONNX contract). The state is opaque to callers: a
+dict of numpy arrays (ONNX Runtime on the CPU), device buffers (TensorRT, ONNX Runtime with IO
+binding) or the model's own state (torch). ``init_state()`` returns the all-zeros reset state.
+
+    backend = create_backend("models/tsd-nano.onnx")          # TensorRT > ONNX Runtime > torch
+    state = backend.init_state()
+    out, state = backend.step(image, state)                   # image: (1, 3, H, W) float32
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib.util
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accident_anticipation_ros.runtime.errors import BackendError
+
+State = Any  # backend specific; only ever produced by the same backend's init_state() / step()
+
+ONNX_SUFFIXES = (".onnx",)
+PLAN_SUFFIXES = (".plan", ".engine", ".trt")
+CHECKPOINT_SUFFIXES = (".safetensors",)
+KIND_ALIASES = {
+    "auto": "auto",
+    "onnxruntime": "onnxruntime",
+    "ort": "onnxruntime",
+    "onnx": "onnxruntime",
+    "tensorrt": "tensorrt",
+    "trt": "tensorrt",
+    "torch": "torch",
+    "pytorch": "torch",
+}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Static facts about a loaded model (from the ONNX metadata, a plan's sidecar or a checkpoint).
+
+    Attributes:
+        model_name: Config name, e.g. ``"tsd-nano"``.
+        model_hash: sha256 hex of the weights the model was built from.
+        input_height: Height H of the ``image`` input.
+        input_width: Width W of the ``image`` input.
+        mean: Per-channel RGB mean used in ``(x / 255 - mean) / std``.
+        std: Per-channel RGB std.
+        fps: Frame rate the model assumes.
+        config: The StudentConfig as a dict.
+        state_specs: Recurrent state tensors, ``{name: shape}`` (names without ``state_in.``).
+        risk_map_shape: ``(h, w)`` of the per-token risk map (stride 32).
+        embedding_dim: Size D of the vision-language embedding.
+    """
+
+    model_name: str
+    model_hash: str
+    input_height: int
+    input_width: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    fps: float
+    config: dict = field(default_factory=dict, hash=False)
+    state_specs: dict[str, tuple[int, ...]] = field(default_factory=dict, hash=False)
+    risk_map_shape: tuple[int, int] = (0, 0)
+    embedding_dim: int = 0
+
+    def to_json(self) -> dict:
+        """A JSON-serialisable dict (inverse of :meth:`from_json`)."""
+        data = asdict(self)
+        data["state_specs"] = {name: list(shape) for name, shape in self.state_specs.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict, source: str = "model info") -> ModelInfo:
+        """Rebuild from :meth:`to_json` output; raises BackendError naming ``source`` on bad data."""
+        try:
+            return cls(
+                model_name=str(data["model_name"]),
+                model_hash=str(data["model_hash"]),
+                input_height=int(data["input_height"]),
+                input_width=int(data["input_width"]),
+                mean=_triple(data["mean"]),
+                std=_triple(data["std"]),
+                fps=float(data["fps"]),
+                config=dict(data["config"]),
+                state_specs={str(k): tuple(int(d) for d in v) for k, v in data["state_specs"].items()},
+                risk_map_shape=tuple(int(d) for d in data["risk_map_shape"]),
+                embedding_dim=int(data["embedding_dim"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BackendError(f"{source}: invalid model info ({type(exc).__name__}: {exc})") from exc
+
+
+def _triple(value: Any) -> tuple[float, float, float]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    values = tuple(float(v) for v in value)
+    if len(values) != 3:
+        raise ValueError(f"expected 3 values, got {len(values)}")
+    return values  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """What one step produces for one frame.
+
+    Attributes:
+        risk_logit: Accident logit of this frame.
+        tta: Predicted time to accident in seconds (>= 0).
+        risk_map: ``(h, w)`` float32 per-token risk logits at stride 32.
+        embedding: ``(D,)`` float32 vision-language embedding.
+    """
+
+    risk_logit: float
+    tta: float
+    risk_map: np.ndarray
+    embedding: np.ndarray
+
+    def is_finite(self) -> bool:
+        """Whether every output value is finite (a NaN/Inf output must never reach a consumer)."""
+        return bool(
+            np.isfinite(self.risk_logit)
+            and np.isfinite(self.tta)
+            and np.isfinite(self.risk_map).all()
+            and np.isfinite(self.embedding).all()
+        )
+
+
+class Backend(abc.ABC):
+    """A loaded model that runs one frame at a time with an explicit recurrent state."""
+
+    name: str = ""
+    OPTIONS: tuple[str, ...] = ()  # keyword options the constructor accepts (see create_backend)
+
+    def __init__(self, info: ModelInfo) -> None:
+        self.info = info
+        self._image_shape = (1, 3, info.input_height, info.input_width)
+
+    @abc.abstractmethod
+    def init_state(self) -> State:
+        """The all-zeros reset state."""
+
+    def reset_state(self, state: State) -> State:
+        """Return ``state`` reset to zeros; backends with device buffers zero them in place."""
+        return self.init_state()
+
+    @abc.abstractmethod
+    def step(self, image: np.ndarray, state: State) -> tuple[StepOutput, State]:
+        """Run one frame.
+
+        Args:
+            image: ``(1, 3, H, W)`` float32, preprocessed (see ``Preprocessor``).
+            state: The state returned by ``init_state()`` or the previous ``step()``.
+
+        Returns:
+            The frame's outputs and the state to pass with the next frame. A backend may reuse the
+            buffers of the state it was given: pass each state to ``step`` once.
+        """
+
+    def describe(self) -> str:
+        """One line for logs: backend and device details."""
+        return self.name
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends free on garbage collection
+        """Free the backend's resources; the backend cannot be used afterwards."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_image(self, image: np.ndarray) -> None:
+        """Raise ValueError unless ``image`` is the ``(1, 3, H, W)`` float32 array the model takes."""
+        if not isinstance(image, np.ndarray) or image.dtype != np.float32 or image.shape != self._image_shape:
+            got = (
+                f"{image.dtype} {tuple(image.shape)}"
+                if isinstance(image, np.ndarray)
+                else type(image).__name__
+            )
+            raise ValueError(
+                f"{self.info.model_name}: input 'image' must be float32 {list(self._image_shape)}, got {got}"
+            )
+
+
+def module_available(name: str) -> bool:
+    """Whether ``name`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def model_format(path: Path) -> str:
+    """``"onnx"``, ``"plan"`` or ``"checkpoint"`` from the file name; BackendError if none fits."""
+    suffix = path.suffix.lower()
+    if suffix in ONNX_SUFFIXES:
+        return "onnx"
+    if suffix in PLAN_SUFFIXES:
+        return "plan"
+    if suffix in CHECKPOINT_SUFFIXES or (suffix == ".json" and path.with_suffix(".safetensors").is_file()):
+        return "checkpoint"
+    raise BackendError(
+        f"{path}: not a model file (expected an ONNX step graph '.onnx', a TensorRT plan "
+        f"'{'/'.join(PLAN_SUFFIXES)}' or a checkpoint '.safetensors')"
+    )
+
+
+def _not_installed(kind: str) -> BackendError:
+    hints = {
+        "tensorrt": "the tensorrt Python package is not installed; use backend:=onnxruntime or install "
+        "TensorRT 10 (JetPack 6) and cuda-python",
+        "onnxruntime": "the onnxruntime Python package is not installed; pip install onnxruntime "
+        "(or onnxruntime-gpu), or use backend:=torch with a checkpoint",
+        "torch": "torch is not installed; pip install 'accident_anticipation_ros[train]' or use "
+        "backend:=onnxruntime with an ONNX export",
+    }
+    return BackendError(f"backend {kind!r} requested but {hints[kind]}")
+
+
+def _backend_class(kind: str) -> type[Backend]:
+    if kind == "onnxruntime":
+        from accident_anticipation_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend
+    if kind == "tensorrt":
+        from accident_anticipation_ros.runtime.tensorrt_backend import TensorRTBackend
+
+        return TensorRTBackend
+    from accident_anticipation_ros.runtime.torch_backend import TorchBackend
+
+    return TorchBackend
+
+
+def available_kinds() -> dict[str, bool]:
+    """Which backends could be used on this machine (TensorRT also needs a CUDA GPU)."""
+    from accident_anticipation_ros.runtime.cuda_runtime import gpu_count
+
+    return {
+        "tensorrt": module_available("tensorrt") and gpu_count() > 0,
+        "onnxruntime": module_available("onnxruntime"),
+        "torch": module_available("torch"),
+    }
+
+
+def select_kind(path: Path, kind: str = "auto", available: dict[str, bool] | None = None) -> tuple[str, Path]:
+    """Resolve ``kind`` for the model at ``path``: the backend to use and the file it loads.
+
+    ``auto`` picks TensorRT (installed, a GPU present, an ONNX or plan given), then ONNX Runtime
+    (an ONNX given), then torch (a checkpoint given, or the ``.safetensors`` next to the ONNX).
+
+    Raises:
+        BackendError: unknown kind, a backend that cannot load this file, or one not installed.
+    """
+    if kind not in KIND_ALIASES:
+        raise BackendError(f"unknown backend kind {kind!r}; expected one of {sorted(set(KIND_ALIASES))}")
+    kind = KIND_ALIASES[kind]
+    fmt = model_format(path)
+    checkpoint = path.with_suffix(".safetensors")  # the file itself, or the one beside an ONNX / JSON
+    if available is None:
+        available = available_kinds() if kind == "auto" else {}
+
+    if kind == "auto":
+        if fmt in ("onnx", "plan") and available.get("tensorrt"):
+            return "tensorrt", path
+        if fmt == "plan":
+            raise BackendError(
+                f"{path}: a TensorRT plan needs TensorRT and a CUDA GPU, which this machine lacks; "
+                "pass the ONNX export with backend:=onnxruntime instead"
+            )
+        if fmt == "onnx" and available.get("onnxruntime"):
+            return "onnxruntime", path
+        if available.get("torch") and checkpoint.is_file():
+            return "torch", checkpoint
+        if fmt == "checkpoint":
+            raise _not_installed("torch")
+        raise BackendError(
+            f"{path}: no backend can run this model here: TensorRT (with a GPU) and ONNX Runtime are "
+            f"not available and there is no checkpoint {checkpoint.name} next to it for torch"
+        )
+
+    if kind == "tensorrt":
+        if fmt == "checkpoint":
+            raise BackendError(
+                f"{path}: TensorRT needs the ONNX export or a plan, not a checkpoint; "
+                "run `accident-anticipation export` first"
+            )
+        if not module_available("tensorrt"):
+            raise _not_installed("tensorrt")
+        return kind, path
+    if kind == "onnxruntime":
+        if fmt != "onnx":
+            raise BackendError(f"{path}: ONNX Runtime needs an ONNX step graph '.onnx', got a {fmt} file")
+        if not module_available("onnxruntime"):
+            raise _not_installed("onnxruntime")
+        return kind, path
+    # torch
+    if not checkpoint.is_file():
+        raise BackendError(
+            f"{path}: the torch backend loads a checkpoint '.safetensors' (+ '.json'); "
+            f"{checkpoint} does not exist"
+        )
+    if not module_available("torch"):
+        raise _not_installed("torch")
+    return kind, checkpoint
+
+
+def create_backend(model_path: str | Path, kind: str = "auto", **opts: Any) -> Backend:
+    """Load ``model_path`` with the backend ``kind`` (``auto``, ``onnxruntime``, ``tensorrt``, ``torch``).
+
+    Keyword options go to the backend that is picked (e.g. ``threads`` for ONNX Runtime and torch,
+    ``precision`` and ``cache_dir`` for TensorRT). With ``kind="auto"`` options the picked backend
+    does not know are ignored; with an explicit kind they are an error.
+
+    Raises:
+        BackendError: missing or unusable model file, unknown kind or option, backend not installed.
+    """
+    path = Path(model_path).expanduser()
+    if not path.exists():
+        raise BackendError(f"model file {path} does not exist")
+    if path.is_dir():
+        raise BackendError(f"model path {path} is a directory; pass the .onnx, plan or .safetensors file")
+    resolved, load_path = select_kind(path, kind)
+    cls = _backend_class(resolved)
+    known = set().union(*(_backend_class(k).OPTIONS for k in ("onnxruntime", "tensorrt", "torch")))
+    unknown = sorted(set(opts) - (known if KIND_ALIASES[kind] == "auto" else set(cls.OPTIONS)))
+    if unknown:
+        raise BackendError(
+            f"unknown option(s) {unknown} for backend {resolved!r}; it accepts {sorted(cls.OPTIONS)}"
+        )
+    return cls(load_path, **{k: v for k, v in opts.items() if k in cls.OPTIONS})

@@ -1,0 +1,177 @@
+"""ONNX Runtime backend: runs the exported step graph (CPU by default; CUDA / TensorRT EPs as options).
+
+Two ways to run, same results:
+
+* plain ``session.run`` (default on the CPU): the state is a dict of numpy arrays, the
+  ``state_out.*`` arrays of frame t are fed as ``state_in.*`` of frame t+1 without copies;
+* IO binding (default with a GPU execution provider): the state lives in two preallocated sets of
+  device OrtValues used in turn (ping-pong), so it never leaves the device between frames; the
+  small per-frame outputs are bound to preallocated host arrays.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from accident_anticipation_ros.runtime.backend import Backend, StepOutput
+from accident_anticipation_ros.runtime.errors import BackendError
+from accident_anticipation_ros.runtime.onnx_contract import STATE_IN, STATE_OUT, read_model_info
+
+PROVIDER_ALIASES = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+}
+OUTPUTS = ("risk_logit", "tta", "risk_map", "embedding")
+
+
+class _BoundState:
+    """Device-resident state for IO binding: two sets of OrtValues, ``current`` is the input."""
+
+    def __init__(self, sets: tuple[dict, dict]) -> None:
+        self.sets = sets
+        self.current = 0
+
+
+class OnnxRuntimeBackend(Backend):
+    """Run an ONNX step graph with ONNX Runtime.
+
+    Args:
+        path: The ``.onnx`` step graph (checked against the contract).
+        threads: Intra-op threads (default: all cores).
+        providers: Execution providers in priority order, short (``"cpu"``, ``"cuda"``,
+            ``"tensorrt"``) or full names; the CPU provider is always appended as a fallback.
+        io_binding: Keep the state in device buffers (default: on when a GPU provider is used).
+        allow_spinning: Let idle worker threads spin (lowest latency; off frees the cores for
+            other nodes between frames).
+    """
+
+    name = "onnxruntime"
+    OPTIONS = ("threads", "providers", "io_binding", "allow_spinning")
+
+    def __init__(
+        self,
+        path: str | Path,
+        threads: int | None = None,
+        providers: Sequence[str] = ("cpu",),
+        io_binding: bool | None = None,
+        allow_spinning: bool = True,
+    ) -> None:
+        import onnxruntime as ort
+
+        path = Path(path)
+        super().__init__(read_model_info(path))
+        if isinstance(providers, str):
+            providers = [p.strip() for p in providers.split(",") if p.strip()]
+        names = [PROVIDER_ALIASES.get(p.lower(), p) for p in providers]
+        available = ort.get_available_providers()
+        for provider in names:
+            if provider not in available:
+                raise BackendError(
+                    f"ONNX Runtime execution provider {provider!r} is not available in this onnxruntime "
+                    f"build (available: {available}); install onnxruntime-gpu for CUDA/TensorRT"
+                )
+        if "CPUExecutionProvider" not in names:
+            names.append("CPUExecutionProvider")
+        self.threads = int(threads) if threads else (os.cpu_count() or 1)
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        if not allow_spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=names)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise BackendError(f"{path}: ONNX Runtime cannot load the model ({exc})") from exc
+        self.providers = self.session.get_providers()
+        self._state_names = list(self.info.state_specs)
+        self._output_names = list(OUTPUTS) + [STATE_OUT + n for n in self._state_names]
+        self._device = (
+            "cuda" if self.providers[0] in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else "cpu"
+        )
+        self.io_binding = (self._device != "cpu") if io_binding is None else bool(io_binding)
+        if self.io_binding:
+            self._lock = threading.Lock()  # one IO binding: steps of sessions sharing the backend take turns
+            self._binding = self.session.io_binding()
+            h, w = self.info.risk_map_shape
+            self._host_out = {
+                "risk_logit": np.zeros(self._output_shape("risk_logit"), np.float32),
+                "tta": np.zeros(self._output_shape("tta"), np.float32),
+                "risk_map": np.zeros((1, h, w), np.float32),
+                "embedding": np.zeros((1, self.info.embedding_dim), np.float32),
+            }
+            for name, array in self._host_out.items():
+                self._binding.bind_ortvalue_output(name, ort.OrtValue.ortvalue_from_numpy(array))
+
+    def _output_shape(self, name: str) -> tuple[int, ...]:
+        for out in self.session.get_outputs():
+            if out.name == name:
+                return tuple(out.shape)
+        raise BackendError(f"{self.info.model_name}: ONNX output {name!r} missing")  # checked on load
+
+    def describe(self) -> str:
+        mode = "io-binding" if self.io_binding else "run"
+        return f"onnxruntime {self.providers[0]} ({self.threads} threads, {mode})"
+
+    def init_state(self):
+        zeros = {n: np.zeros(shape, np.float32) for n, shape in self.info.state_specs.items()}
+        if not self.io_binding:
+            return zeros
+        import onnxruntime as ort
+
+        sets = tuple(
+            {n: ort.OrtValue.ortvalue_from_numpy(z, self._device, 0) for n, z in zeros.items()}
+            for _ in range(2)
+        )
+        return _BoundState(sets)  # type: ignore[arg-type]
+
+    def step(self, image: np.ndarray, state):
+        self.check_image(image)
+        if self.io_binding:
+            return self._step_bound(image, state)
+        feed = {"image": image}
+        for name in self._state_names:
+            feed[STATE_IN + name] = state[name]
+        results = self.session.run(self._output_names, feed)
+        risk_logit, tta, risk_map, embedding = results[:4]
+        new_state = dict(zip(self._state_names, results[4:], strict=True))
+        return _output(risk_logit, tta, risk_map, embedding), new_state
+
+    def _step_bound(self, image: np.ndarray, state: _BoundState):
+        if not isinstance(state, _BoundState):
+            raise ValueError("state was not created by this IO-binding backend's init_state()")
+        with self._lock:
+            src, dst = state.sets[state.current], state.sets[1 - state.current]
+            binding = self._binding
+            binding.bind_cpu_input("image", image)
+            for name in self._state_names:  # ping-pong: swap the bound buffers, never copy the state
+                binding.bind_ortvalue_input(STATE_IN + name, src[name])
+                binding.bind_ortvalue_output(STATE_OUT + name, dst[name])
+            self.session.run_with_iobinding(binding)
+            state.current = 1 - state.current
+            out = self._host_out
+            result = _output(out["risk_logit"], out["tta"], out["risk_map"], out["embedding"], copy=True)
+        return result, state
+
+    def close(self) -> None:
+        self.session = None  # type: ignore[assignment]
+
+
+def _output(risk_logit, tta, risk_map, embedding, copy: bool = False) -> StepOutput:
+    risk_map = np.asarray(risk_map, np.float32)[0]  # (h, w)
+    embedding = np.asarray(embedding, np.float32).reshape(-1)  # (D,)
+    return StepOutput(
+        risk_logit=float(np.asarray(risk_logit).reshape(-1)[0]),
+        tta=float(np.asarray(tta).reshape(-1)[0]),
+        risk_map=risk_map.copy() if copy else risk_map,
+        embedding=embedding.copy() if copy else embedding,
+    )

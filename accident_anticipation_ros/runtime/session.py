@@ -1,0 +1,291 @@
+"""One camera stream's recurrent state, its reset rules and the risk post-processing (ROS-free).
+
+    session = StreamSession(create_backend("tsd-nano.onnx"), SessionConfig(max_gap=0.5))
+    result = session.step(rgb, stamp=msg_time_s, encoding="rgb8")   # -> RiskResult
+
+State rules: the recurrent state is reset on the first frame, on a gap between stamps longer than
+``max_gap``, on a stamp going backwards (a looping bag), on a change of resolution or encoding, on
+the frame after a non-finite model output and after :meth:`StreamSession.reset`. A reset also resets
+the smoothing and the alert, and is reported in the result. Cost per frame is constant: nothing
+grows with the stream's length.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accident_anticipation_ros.runtime.backend import Backend, State
+from accident_anticipation_ros.runtime.preprocessing import Preprocessor
+
+RESET_REASONS = (
+    "first_frame",
+    "gap",
+    "time_jump_back",
+    "resolution_change",
+    "encoding_change",
+    "non_finite_output",
+    "manual",
+)
+LEVEL_LOW, LEVEL_MEDIUM, LEVEL_HIGH = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Reset rules and post-processing of one stream.
+
+    Attributes:
+        max_gap: Longest gap between consecutive stamps (s) before the state is reset.
+        rise: Smoothing rate while the probability rises (EMA alpha in (0, 1]).
+        fall: Smoothing rate while it falls (smaller: the risk decays slowly).
+        threshold_medium: ``probability_smoothed`` at or above it is LEVEL_MEDIUM.
+        threshold_high: ... at or above it is LEVEL_HIGH.
+        alert_on: The alert turns on after ``alert_on_frames`` consecutive frames at or above it.
+        alert_off: The alert turns off when ``probability_smoothed`` falls below it.
+        alert_on_frames: Consecutive frames needed to turn the alert on (k).
+    """
+
+    max_gap: float = 0.5
+    rise: float = 0.5
+    fall: float = 0.15
+    threshold_medium: float = 0.3
+    threshold_high: float = 0.6
+    alert_on: float = 0.5
+    alert_off: float = 0.35
+    alert_on_frames: int = 3
+
+    def __post_init__(self) -> None:
+        checks = (
+            (self.max_gap > 0, "max_gap must be > 0"),
+            (0 < self.rise <= 1, "rise must be in (0, 1]"),
+            (0 < self.fall <= 1, "fall must be in (0, 1]"),
+            (
+                0 <= self.threshold_medium <= self.threshold_high <= 1,
+                "need 0 <= threshold_medium <= threshold_high <= 1",
+            ),
+            (0 <= self.alert_off <= self.alert_on <= 1, "need 0 <= alert_off <= alert_on <= 1"),
+            (
+                int(self.alert_on_frames) == self.alert_on_frames >= 1,
+                "alert_on_frames must be an integer >= 1",
+            ),
+        )
+        for ok, text in checks:
+            if not ok:
+                raise ValueError(f"SessionConfig: {text} (got {self})")
+
+
+@dataclass(frozen=True)
+class FilterOutput:
+    """The post-processed risk of one frame."""
+
+    probability_smoothed: float
+    level: int
+    alert: bool
+    time_to_accident: float  # seconds while alerting, else NaN
+
+
+class RiskFilter:
+    """Asymmetric EMA smoothing, level thresholds and alert hysteresis over per-frame probabilities.
+
+    The first value after a reset is taken as is; later values move the smoothed probability by
+    ``rise * (p - s)`` when ``p > s`` and ``fall * (p - s)`` otherwise.
+    """
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self.smoothed: float | None = None
+        self.alert = False
+        self.above = 0  # consecutive frames at or above alert_on
+        self.last = FilterOutput(0.0, LEVEL_LOW, False, math.nan)
+
+    def level(self, p: float) -> int:
+        if p >= self.config.threshold_high:
+            return LEVEL_HIGH
+        return LEVEL_MEDIUM if p >= self.config.threshold_medium else LEVEL_LOW
+
+    def update(self, probability: float, tta: float = math.nan) -> FilterOutput:
+        """Feed one finite probability in [0, 1] (and the predicted time to accident, s)."""
+        cfg = self.config
+        s = self.smoothed
+        if s is None:
+            s = probability
+        else:
+            s += (cfg.rise if probability > s else cfg.fall) * (probability - s)
+        self.smoothed = s
+        self.above = self.above + 1 if s >= cfg.alert_on else 0
+        if self.alert:
+            self.alert = s >= cfg.alert_off
+        else:
+            self.alert = self.above >= cfg.alert_on_frames
+        tta_out = max(0.0, float(tta)) if self.alert and math.isfinite(tta) else math.nan
+        self.last = FilterOutput(s, self.level(s), self.alert, tta_out)
+        return self.last
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """The session's answer for one frame (what the node publishes).
+
+    Attributes:
+        stamp: The frame's stamp (s).
+        probability: Sigmoid of the model's accident logit for this frame.
+        probability_smoothed: After the asymmetric smoothing.
+        level: 0 low, 1 medium, 2 high (from ``probability_smoothed``).
+        alert: Alert state after hysteresis.
+        time_to_accident: Predicted seconds to the accident while alerting, else NaN.
+        frames_since_reset: Frames since the last state reset (1 on the reset frame).
+        state_reset: Whether the state was reset on this frame.
+        reset_reason: One of :data:`RESET_REASONS`, or ``""``.
+        risk_map: ``(h, w)`` per-token probabilities (zeros when not valid).
+        valid: False when the model output was NaN/Inf: then the probabilities, level and alert
+            are those of the last valid frame (never NaN), and the next frame resets the state.
+        step_ms: Wall time of this step (preprocessing, inference, post-processing).
+    """
+
+    stamp: float
+    probability: float
+    probability_smoothed: float
+    level: int
+    alert: bool
+    time_to_accident: float
+    frames_since_reset: int
+    state_reset: bool
+    reset_reason: str
+    risk_map: np.ndarray
+    valid: bool
+    step_ms: float
+
+
+@dataclass
+class SessionStats:
+    """Counters of one session."""
+
+    frames: int = 0
+    resets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESET_REASONS, 0))
+    non_finite: int = 0
+
+    @property
+    def total_resets(self) -> int:
+        return sum(self.resets.values())
+
+
+def sigmoid(x):
+    """Numerically stable logistic function (scalars or arrays)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+
+
+class StreamSession:
+    """The recurrent state of one camera stream, with reset rules and risk post-processing.
+
+    Args:
+        backend: A loaded :class:`Backend` (may be shared by sessions: each keeps its own state).
+        config: Reset rules and post-processing parameters.
+        preprocessor: Frame preprocessing (default: letterbox to the model's input).
+    """
+
+    def __init__(
+        self, backend: Backend, config: SessionConfig | None = None, preprocessor: Preprocessor | None = None
+    ) -> None:
+        self.backend = backend
+        self.config = config or SessionConfig()
+        self.preprocessor = preprocessor or Preprocessor(backend.info)
+        self.filter = RiskFilter(self.config)
+        self.stats = SessionStats()
+        self._state: State | None = None
+        self._last_stamp: float | None = None
+        self._last_size: tuple[int, int] | None = None
+        self._last_encoding: str | None = None
+        self._pending_reset = ""
+        self._frames_since_reset = 0
+        self._last_probability = 0.0
+        h, w = backend.info.risk_map_shape
+        self._empty_map = np.zeros((h, w), np.float32)
+
+    @property
+    def state(self) -> State | None:
+        """The backend state carried to the next frame (None before the first frame)."""
+        return self._state
+
+    def reset(self, reason: str = "manual") -> None:
+        """Reset the state on the next frame (reported with ``reason``)."""
+        if reason not in RESET_REASONS:
+            raise ValueError(f"unknown reset reason {reason!r}; expected one of {RESET_REASONS}")
+        self._pending_reset = reason
+
+    def _reset_reason(self, size: tuple[int, int], stamp: float, encoding: str) -> str:
+        if self._last_stamp is None:
+            return "first_frame"
+        if stamp < self._last_stamp:
+            return "time_jump_back"
+        if stamp - self._last_stamp > self.config.max_gap:
+            return "gap"
+        if size != self._last_size:
+            return "resolution_change"
+        if encoding != self._last_encoding:
+            return "encoding_change"
+        return self._pending_reset
+
+    def step(self, rgb: np.ndarray, stamp: float, encoding: str = "") -> RiskResult:
+        """Process one frame.
+
+        Args:
+            rgb: ``(H, W, 3) uint8`` RGB frame.
+            stamp: The frame's time in seconds (header stamp; monotonic within a stream).
+            encoding: The source encoding (a change resets the state); may be empty.
+
+        Raises:
+            ValueError: a malformed frame or a non-finite stamp (the session is left unchanged).
+        """
+        t0 = time.perf_counter()
+        stamp = float(stamp)
+        if not math.isfinite(stamp):
+            raise ValueError(f"frame stamp must be finite, got {stamp}")
+        image = self.preprocessor(rgb)  # validates the frame before the session changes
+        size = (int(rgb.shape[0]), int(rgb.shape[1]))
+
+        reason = self._reset_reason(size, stamp, encoding)
+        if reason:
+            self._state = (
+                self.backend.init_state() if self._state is None else self.backend.reset_state(self._state)
+            )
+            self.filter.reset()
+            self._frames_since_reset = 0
+            self._last_probability = 0.0
+            self._pending_reset = ""
+            self.stats.resets[reason] += 1
+        self._last_stamp, self._last_size, self._last_encoding = stamp, size, encoding
+
+        out, self._state = self.backend.step(image, self._state)
+        self._frames_since_reset += 1
+        self.stats.frames += 1
+        if out.is_finite():
+            probability = float(sigmoid(out.risk_logit))
+            filtered = self.filter.update(probability, out.tta)
+            self._last_probability = probability
+            risk_map = sigmoid(out.risk_map).astype(np.float32)
+            valid = True
+        else:  # never publish NaN: hold the last valid values, reset on the next frame
+            self.stats.non_finite += 1
+            self._pending_reset = "non_finite_output"
+            probability, filtered = self._last_probability, self.filter.last
+            risk_map, valid = self._empty_map.copy(), False
+        return RiskResult(
+            stamp=stamp,
+            probability=probability,
+            probability_smoothed=filtered.probability_smoothed,
+            level=filtered.level,
+            alert=filtered.alert,
+            time_to_accident=filtered.time_to_accident,
+            frames_since_reset=self._frames_since_reset,
+            state_reset=bool(reason),
+            reset_reason=reason,
+            risk_map=risk_map,
+            valid=valid,
+            step_ms=(time.perf_counter() - t0) * 1e3,
+        )

@@ -1,0 +1,92 @@
+"""PyTorch backend: runs ``TSDStudent.step`` from a checkpoint (safetensors + JSON), for development.
+
+The only runtime module that uses torch, and it imports torch (and the model package) only when a
+backend is created, so ``import accident_anticipation_ros.runtime.torch_backend`` stays cheap.
+The model is reparameterized (as the ONNX export is) unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accident_anticipation_ros.runtime.backend import Backend, ModelInfo, StepOutput
+from accident_anticipation_ros.runtime.errors import BackendError
+
+
+class TorchBackend(Backend):
+    """Run the student checkpoint in PyTorch under ``torch.inference_mode()``.
+
+    Args:
+        path: The checkpoint (``x.safetensors``; ``x.json`` next to it).
+        threads: Intra-op threads (``torch.set_num_threads``, process-wide); None leaves torch's default.
+        device: ``"cpu"`` or ``"cuda"``.
+        reparameterize: Fuse the RepMixer / MobileOne branches (the deployed form, as exported).
+    """
+
+    name = "torch"
+    OPTIONS = ("threads", "device", "reparameterize")
+
+    def __init__(
+        self, path: str | Path, threads: int | None = None, device: str = "cpu", reparameterize: bool = True
+    ) -> None:
+        import torch
+
+        from accident_anticipation_ros.model.checkpoint import load_checkpoint
+        from accident_anticipation_ros.model.errors import ModelError
+        from accident_anticipation_ros.model.state import StudentState, state_names, state_shape
+
+        self._torch, self._state_cls = torch, StudentState
+        if threads:
+            torch.set_num_threads(int(threads))
+        try:
+            self.device = torch.device(device)
+            model, meta = load_checkpoint(path, device=self.device)
+        except (ModelError, RuntimeError) as exc:
+            raise BackendError(f"{path}: cannot load checkpoint for the torch backend ({exc})") from exc
+        if reparameterize:
+            model.reparameterize()
+        self.model = model.eval()
+        cfg = meta["config"]
+        shape = state_shape(cfg, 1)
+        super().__init__(
+            ModelInfo(
+                model_name=cfg.name,
+                model_hash=meta["model_hash"],
+                input_height=cfg.image_size[0],
+                input_width=cfg.image_size[1],
+                mean=tuple(float(v) for v in meta["mean"]),  # type: ignore[arg-type]
+                std=tuple(float(v) for v in meta["std"]),  # type: ignore[arg-type]
+                fps=float(meta["fps"]),
+                config=cfg.to_dict(),
+                state_specs={name: tuple(shape) for name in state_names(cfg)},
+                risk_map_shape=tuple(cfg.grid),  # type: ignore[arg-type]
+                embedding_dim=cfg.embed_dim,
+            )
+        )
+
+    def describe(self) -> str:
+        return f"torch {self._torch.__version__} on {self.device} ({self._torch.get_num_threads()} threads)"
+
+    def init_state(self) -> Any:
+        return self.model.init_state(1, self.device)
+
+    def state_to_numpy(self, state: Any) -> dict[str, np.ndarray]:
+        """The state as ``{name: array}`` in the ONNX naming (for comparisons)."""
+        return {name: t.detach().cpu().numpy() for name, t in state.flatten().items()}
+
+    def step(self, image: np.ndarray, state: Any) -> tuple[StepOutput, Any]:
+        self.check_image(image)
+        torch = self._torch
+        with torch.inference_mode():
+            frame = torch.from_numpy(image).to(self.device)
+            out, new_state = self.model.step(frame, state)
+            result = StepOutput(
+                risk_logit=float(out.risk_logit[0]),
+                tta=float(out.tta[0]),
+                risk_map=out.risk_map[0].float().cpu().numpy(),
+                embedding=out.embedding[0].float().cpu().numpy(),
+            )
+        return result, new_state

@@ -1,0 +1,133 @@
+"""Reading an ONNX step graph's signature and metadata without the onnx package, and the contract check."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import pytest
+from toy_model import TOY_META, export_toy
+
+from accident_anticipation_ros.runtime.errors import BackendError
+from accident_anticipation_ros.runtime.onnx_contract import check_contract, read_model_info, read_signature
+
+
+def _onnx_io(values) -> dict:
+    out = {}
+    for v in values:
+        dims = tuple(
+            d.dim_value if d.HasField("dim_value") else d.dim_param for d in v.type.tensor_type.shape.dim
+        )
+        out[v.name] = (onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name, dims)
+    return out
+
+
+def test_signature_matches_the_onnx_package(tsd_test):
+    sig = read_signature(tsd_test.onnx)
+    proto = onnx.load(str(tsd_test.onnx))
+    assert sig.inputs == _onnx_io(proto.graph.input)
+    assert sig.outputs == _onnx_io(proto.graph.output)
+    assert sig.metadata == {p.key: p.value for p in proto.metadata_props}
+    assert sig.opset == 17
+    assert sig.external_data == ()
+
+
+def test_model_info_of_the_real_export(tsd_test):
+    from accident_anticipation_ros.model.config import get_config
+
+    cfg = get_config("tsd-test")
+    info = read_model_info(tsd_test.onnx)
+    meta = json.loads((tsd_test.checkpoint.with_suffix(".json")).read_text())
+    assert info.model_name == "tsd-test"
+    assert info.model_hash == meta["weights_sha256"]
+    assert (info.input_height, info.input_width) == tuple(cfg.image_size)
+    assert info.risk_map_shape == (cfg.image_size[0] // 32, cfg.image_size[1] // 32)
+    assert info.embedding_dim == cfg.embed_dim
+    assert info.fps == 10.0 and info.mean == tuple(meta["mean"]) and info.std == tuple(meta["std"])
+    assert info.config == meta["config"]
+    assert len(info.state_specs) == cfg.rwkv_layers * 5  # (att_x, att_aa, att_bb, att_pp, ffn_x) per layer
+    tokens = info.risk_map_shape[0] * info.risk_map_shape[1]
+    assert all(shape == (1, tokens, cfg.rwkv_dim) for shape in info.state_specs.values())
+
+
+def test_external_data_files_are_listed(tmp_path, toy_onnx):
+    proto = onnx.load(str(toy_onnx))
+    path = tmp_path / "ext.onnx"
+    onnx.save(proto, str(path), save_as_external_data=True, location="ext.onnx.data", size_threshold=0)
+    sig = read_signature(path)
+    assert sig.external_data == ("ext.onnx.data",)
+    assert sig.inputs == read_signature(toy_onnx).inputs
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", "not an ONNX model"),
+        (b"hello, this is text and not a protobuf", "not an ONNX model"),
+        (bytes(range(256)) * 4, "not an ONNX model"),
+    ],
+)
+def test_not_a_model(tmp_path, content, match):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(content)
+    with pytest.raises(BackendError, match=match) as err:
+        read_signature(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_model(tmp_path, toy_onnx):
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(toy_onnx.read_bytes()[:-100])
+    with pytest.raises(BackendError, match="not an ONNX model"):
+        read_signature(path)
+
+
+@pytest.mark.parametrize("key", ["aar.model_name", "aar.fps", "aar.mean", "aar.format"])
+def test_missing_metadata_is_named(tmp_path, key):
+    meta = {k: v for k, v in TOY_META.items() if k != key}
+    path = export_toy(tmp_path / "m.onnx", metadata=meta)
+    with pytest.raises(BackendError, match=key.replace(".", r"\.")):
+        read_model_info(path)
+
+
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("aar.format", "2", "unsupported aar.format"),
+        ("aar.mean", "[0.5, 0.5]", "aar.mean"),
+        ("aar.std", "[0.5, 0.0, 0.5]", "std > 0"),
+        ("aar.fps", "ten", "malformed"),
+        ("aar.input_height", "128", "'image' must be float32 \\[1, 3, 128, 96\\]"),
+        ("aar.config", "[1, 2]", "JSON object"),
+    ],
+)
+def test_bad_metadata_values(tmp_path, key, value, match):
+    path = export_toy(tmp_path / "m.onnx", metadata=dict(TOY_META, **{key: value}))
+    with pytest.raises(BackendError, match=match):
+        read_model_info(path)
+
+
+@pytest.mark.parametrize(
+    "inputs, outputs, match",
+    [
+        (["frame", "state_in.h", "state_in.n"], None, "input 'image' is missing"),
+        (["image", "hidden", "state_in.n"], None, "unexpected ONNX input 'hidden'"),
+        (
+            None,
+            ["risk", "tta", "risk_map", "embedding", "state_out.h", "state_out.n"],
+            "'risk_logit' is missing",
+        ),
+        (None, ["risk_logit", "tta", "risk_map", "embedding", "state_out.x", "state_out.n"], "no output"),
+    ],
+)
+def test_contract_io_violations(tmp_path, inputs, outputs, match):
+    path = export_toy(tmp_path / "m.onnx", input_names=inputs, output_names=outputs)
+    with pytest.raises(BackendError, match=match):
+        read_model_info(path)
+
+
+def test_state_shape_mismatch(toy_onnx):
+    sig = read_signature(toy_onnx)
+    bad_outputs = dict(sig.outputs, **{"state_out.h": ("float32", (1, 8, 2, 4))})
+    with pytest.raises(BackendError, match="state 'h' must be float32 with one static shape"):
+        check_contract(type(sig)(sig.inputs, bad_outputs, sig.metadata, sig.opset), "m.onnx")
