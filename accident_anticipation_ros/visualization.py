@@ -26,6 +26,7 @@ def draw_overlay(
     risk_map: np.ndarray | None = None,
     camera: str = "",
     max_width: int = 640,
+    min_width: int = 480,
 ) -> np.ndarray:
     """Return a new RGB image: the frame with the model's risk drawn on it.
 
@@ -38,11 +39,14 @@ def draw_overlay(
         risk_map: ``(h, w)`` per-token risk probabilities, blended in as a heat map.
         camera: name drawn in the corner.
         max_width: frames wider than this are downscaled first.
+        min_width: frames narrower than this are upscaled first, so the text stays legible.
     """
     img = rgb
-    if img.shape[1] > max_width:
-        scale = max_width / img.shape[1]
-        img = cv2.resize(img, (max_width, max(1, round(img.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    width = min(max(img.shape[1], min(min_width, max_width)), max_width)
+    if width != img.shape[1]:
+        size = (width, max(1, round(img.shape[0] * width / img.shape[1])))
+        shrink = width < img.shape[1]
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     else:
         img = img.copy()
     h, w = img.shape[:2]
@@ -55,7 +59,7 @@ def draw_overlay(
         img = (img * (1 - alpha) + colored * alpha).astype(np.uint8)
     color = level_color(level)
     unit = max(h, w) / 480.0
-    font_scale, thick = 0.5 * unit, max(1, round(unit))
+    font_scale, thick = 0.55 * unit, max(1, round(unit))
 
     # Risk bar on the left edge: the smoothed risk fills it, a tick marks the raw risk.
     bar_w, margin = max(6, round(12 * unit)), max(4, round(8 * unit))
@@ -80,5 +84,15 @@ def draw_overlay(
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color, thick: int) -> None:
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    """Text on a dark box, legible on any background."""
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    x, y = org
+    pad = max(2, thick * 2)
+    x0, y0, x1, y1 = (
+        max(0, x - pad),
+        max(0, y - h - pad),
+        min(img.shape[1], x + w + pad),
+        min(img.shape[0], y + base + pad),
+    )
+    img[y0:y1, x0:x1] = (img[y0:y1, x0:x1] * 0.35).astype(np.uint8)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)

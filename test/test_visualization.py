@@ -13,16 +13,21 @@ def test_overlay_keeps_the_input_and_draws_level_bar_and_banner():
     rgb = np.full((240, 320, 3), 128, np.uint8)
     calm = draw_overlay(rgb, 0.1, 0.1, 0, False)
     alarm = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, risk_map=np.eye(4, dtype=np.float32))
-    assert calm.shape == alarm.shape == rgb.shape and calm.dtype == np.uint8
+    assert calm.shape == alarm.shape == (360, 480, 3) and calm.dtype == np.uint8  # upscaled to 480 wide
     assert (rgb == 128).all(), "the input frame is not modified"
     # The banner fills the bottom rows with the HIGH colour when alerting only.
-    assert tuple(alarm[-2, rgb.shape[1] // 2]) == LEVEL_COLORS[2]
-    assert tuple(calm[-2, rgb.shape[1] // 2]) != LEVEL_COLORS[2]
+    assert tuple(alarm[-2, 240]) == LEVEL_COLORS[2]
+    assert tuple(calm[-2, 240]) != LEVEL_COLORS[2]
     # The heat map changes pixels along the map's diagonal (risk 1) but not far from it.
-    assert not np.array_equal(alarm[120:130, 150:170], calm[120:130, 150:170])
+    assert not np.array_equal(alarm[180:195, 225:255], calm[180:195, 225:255])
 
 
 def test_wide_frames_are_downscaled_and_nan_tta_is_not_drawn():
     rgb = np.zeros((720, 1280, 3), np.uint8)
     out = draw_overlay(rgb, 0.5, 0.5, 1, True, time_to_accident=math.nan, max_width=640)
     assert out.shape == (360, 640, 3)
+
+
+def test_frames_at_the_minimum_width_keep_their_size():
+    rgb = np.zeros((300, 500, 3), np.uint8)
+    assert draw_overlay(rgb, 0.2, 0.2, 0, False).shape == (300, 500, 3)
