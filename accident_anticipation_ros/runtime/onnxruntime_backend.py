@@ -123,13 +123,18 @@ class OnnxRuntimeBackend(Backend):
         return f"onnxruntime {self.providers[0]} ({self.threads} threads, {mode})"
 
     def init_state(self):
-        zeros = {n: np.zeros(shape, np.float32) for n, shape in self.info.state_specs.items()}
+        specs = self.info.state_specs
         if not self.io_binding:
-            return zeros
+            return {n: np.zeros(shape, np.float32) for n, shape in specs.items()}
         import onnxruntime as ort
 
+        # Each ping-pong set gets its own zeros: on the CPU an OrtValue wraps the numpy memory without a
+        # copy, so sharing one array would alias state_in and state_out.
         sets = tuple(
-            {n: ort.OrtValue.ortvalue_from_numpy(z, self._device, 0) for n, z in zeros.items()}
+            {
+                n: ort.OrtValue.ortvalue_from_numpy(np.zeros(shape, np.float32), self._device, 0)
+                for n, shape in specs.items()
+            }
             for _ in range(2)
         )
         return _BoundState(sets)  # type: ignore[arg-type]

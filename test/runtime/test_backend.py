@@ -78,6 +78,15 @@ def test_io_binding_equals_plain_run(tsd_test):
         _close(a, b, tol=1e-6)
 
 
+def test_io_binding_ping_pong_buffers_do_not_alias(tsd_test):
+    """state_in and state_out must be distinct memory, or a graph that writes a state before reading it breaks."""
+    bound = create_backend(tsd_test.onnx, kind="onnxruntime", io_binding=True)
+    first, second = bound.init_state().sets
+    assert first.keys() == second.keys()
+    for name in first:
+        assert first[name].data_ptr() != second[name].data_ptr(), name
+
+
 def test_auto_picks_onnxruntime_without_tensorrt(tsd_test):
     backend = create_backend(tsd_test.onnx)  # no tensorrt package and no GPU on this machine
     assert backend.name == "onnxruntime"
