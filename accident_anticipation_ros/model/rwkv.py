@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from accident_anticipation_ros.model.config import StudentConfig
 from accident_anticipation_ros.model.state import LayerState
 
+_EMPTY_PP = -1e38  # stands for log(0) = -inf (finite: friendlier to TensorRT); exp(_EMPTY_PP - p) = 0
+
 
 def wkv_step(
     k: torch.Tensor,
@@ -49,29 +51,37 @@ def wkv_step(
     Returns:
         ``(wkv, aa, bb, pp)``, all ``(B, N, C)``.
     """
+    if keep is None:
+        # An empty history becomes pp = -BIG: then e^{pp - p} = 0 below, which gives exactly the
+        # numbers of the general form (p = u + k, resp. p = k, and e1 multiplying aa = bb = 0) with
+        # one Where instead of two (the step graph's path).
+        pp = pp.masked_fill(bb == 0, _EMPTY_PP)
+        ww = u + k
+        p = torch.maximum(pp, ww)
+        e1 = torch.exp(pp - p)
+        e2 = torch.exp(ww - p)
+        wkv = (e1 * aa + e2 * v) / (e1 * bb + e2)
+        ww = pp - w
+        p = torch.maximum(ww, k)
+        e1 = torch.exp(ww - p)
+        e2 = torch.exp(k - p)
+        return wkv, e1 * aa + e2 * v, e1 * bb + e2, p
+
     empty = bb == 0
     ww = u + k
     pp_out = torch.where(empty, ww, pp)  # empty history: p = ww, and e1 multiplies aa = bb = 0
-    if keep is None:
-        p = torch.maximum(pp_out, ww)
-        e1 = torch.exp(pp_out - p)
-        e2 = torch.exp(ww - p)
-        wkv = (e1 * aa + e2 * v) / (e1 * bb + e2)
-    else:
-        ww = torch.where(keep, ww, torch.full_like(ww, -math.inf))  # masked: no e^{u+k} term, p = pp
-        p = torch.maximum(pp_out, ww)
-        e1 = torch.exp(pp_out - p)
-        e2 = torch.exp(ww - p)
-        den = e1 * bb + e2
-        wkv = (e1 * aa + e2 * v) / torch.where(den > 0, den, torch.ones_like(den))  # masked and empty: 0
+    ww = torch.where(keep, ww, torch.full_like(ww, -math.inf))  # masked: no e^{u+k} term, p = pp
+    p = torch.maximum(pp_out, ww)
+    e1 = torch.exp(pp_out - p)
+    e2 = torch.exp(ww - p)
+    den = e1 * bb + e2
+    wkv = (e1 * aa + e2 * v) / torch.where(den > 0, den, torch.ones_like(den))  # masked and empty: 0
 
     ww = torch.where(empty, k, pp - w)
     p = torch.maximum(ww, k)
     e1 = torch.exp(ww - p)
     e2 = torch.exp(k - p)
     new_aa, new_bb = e1 * aa + e2 * v, e1 * bb + e2
-    if keep is None:
-        return wkv, new_aa, new_bb, p
     return wkv, torch.where(keep, new_aa, aa), torch.where(keep, new_bb, bb), torch.where(keep, p, pp)
 
 
@@ -82,9 +92,20 @@ def _token_shift(x: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
     return torch.cat([last.unsqueeze(1), x[:, :-1]], dim=1)
 
 
-def _mix(x: torch.Tensor, prev: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
-    """``mu * X_t + (1 - mu) * X_{t-1}``."""
-    return x * mu + prev * (1.0 - mu)
+def _last(x: torch.Tensor) -> torch.Tensor:
+    """``(B, T, N, C)`` -> the last frame ``(B, N, C)`` (a Squeeze, not a Gather, when ``T = 1``).
+
+    The state outputs ``att_x`` / ``ffn_x`` stay separate nodes computed after the module has read
+    its state input (CPU IO binding of the runtime may currently bind state_in and state_out to one
+    buffer; returning the mixed tokens themselves would overwrite the input before it is read).
+    """
+    return x.squeeze(1) if x.shape[1] == 1 else x[:, -1]
+
+
+def _mix(prev: torch.Tensor, delta: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+    """``mu * X_t + (1 - mu) * X_{t-1}`` as ``X_{t-1} + mu * (X_t - X_{t-1})``; ``delta`` is shared
+    by all token shifts of a module (two elementwise ops per mix instead of three)."""
+    return prev + delta * mu
 
 
 def _layer_ratios(layer_id: int, num_layers: int) -> tuple[float, float]:
@@ -98,6 +119,9 @@ class SpatialMix(nn.Module):
 
     A cheap, ONNX/TensorRT-friendly stand-in for Vision-RWKV's Q-shift. With ``shift`` the windows are
     cyclically shifted by half a window first (Swin-style), so neighbouring windows exchange context.
+    A window covering the whole grid is a plain depthwise conv over it (no partition, no shift). The
+    residual is folded into the kernel (``+1`` at its centre), so the exported graph has one Conv and
+    no Add (the sum is constant-folded; parameters are unchanged).
     """
 
     def __init__(self, dim: int, grid: tuple[int, int], window: int, kernel: int, shift: bool) -> None:
@@ -108,25 +132,33 @@ class SpatialMix(nn.Module):
         self.conv = nn.Conv2d(dim, dim, kernel, padding=kernel // 2, groups=dim)
         nn.init.trunc_normal_(self.conv.weight, std=0.02)
         nn.init.zeros_(self.conv.bias)
+        identity = torch.zeros(1, 1, kernel, kernel)
+        identity[..., kernel // 2, kernel // 2] = 1.0
+        self.register_buffer("identity", identity, persistent=False)  # the residual as a kernel
+
+    def _conv(self, y: torch.Tensor) -> torch.Tensor:
+        """``y + dwconv(y)`` of ``(M, C, H, W)`` maps in one convolution."""
+        c = self.conv
+        return F.conv2d(y, c.weight + self.identity, c.bias, padding=c.padding, groups=c.groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, N, C = x.shape
+        BT = B * T
         h, w = self.grid
         ws = self.window
-        y = x.reshape(B * T, h, w, C).permute(0, 3, 1, 2)  # (BT, C, h, w)
+        y = x.reshape(BT, h, w, C).permute(0, 3, 1, 2)  # (BT, C, h, w)
         if self.shift:
             y = torch.roll(y, shifts=(-self.shift, -self.shift), dims=(2, 3))
         if ws < h or ws < w:  # window partition -> (BT * nW, C, ws, ws)
-            y = y.reshape(B * T, C, h // ws, ws, w // ws, ws).permute(0, 2, 4, 1, 3, 5)
-            y = y.reshape(-1, C, ws, ws)
-            y = y + self.conv(y)
-            y = y.reshape(B * T, h // ws, w // ws, C, ws, ws).permute(0, 3, 1, 4, 2, 5)
-            y = y.reshape(B * T, C, h, w)
+            y = y.reshape(BT, C, h // ws, ws, w // ws, ws).permute(0, 2, 4, 1, 3, 5)
+            y = self._conv(y.reshape(-1, C, ws, ws))
+            y = y.reshape(BT, h // ws, w // ws, C, ws, ws).permute(0, 3, 1, 4, 2, 5)
+            y = y.reshape(BT, C, h, w)
         else:
-            y = y + self.conv(y)
+            y = self._conv(y)
         if self.shift:
             y = torch.roll(y, shifts=(self.shift, self.shift), dims=(2, 3))
-        return y.permute(0, 2, 3, 1).reshape(B, T, N, C)
+        return y.permute(0, 2, 3, 1).reshape(x.shape)
 
 
 class HeadNorm(nn.Module):
@@ -177,18 +209,24 @@ class TimeMix(nn.Module):
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
         """``x`` ``(B, T, N, C)``, state ``(B, N, C)`` each, ``keep`` ``(B, T, N)`` bool or None."""
         prev = _token_shift(x, last)
-        k = self.key(_mix(x, prev, self.mix_k))
-        v = self.value(_mix(x, prev, self.mix_v))
-        r = self.receptance(_mix(x, prev, self.mix_r))
+        delta = x - prev  # shared by the three token shifts
+        k = self.key(_mix(prev, delta, self.mix_k))
+        v = self.value(_mix(prev, delta, self.mix_v))
+        r = self.receptance(_mix(prev, delta, self.mix_r))
         w = torch.exp(self.time_decay)
-        outs = []
-        for t in range(x.shape[1]):  # the recurrence; T = 1 in the step graph
-            m = None if keep is None else keep[:, t, :, None]
-            wkv, aa, bb, pp = wkv_step(k[:, t], v[:, t], w, self.time_first, aa, bb, pp, m)
-            outs.append(wkv)
-        wkv = outs[0].unsqueeze(1) if len(outs) == 1 else torch.stack(outs, dim=1)  # (B, T, N, C)
+        if x.shape[1] == 1:  # the step graph: Squeeze, no per-frame Gather
+            m = None if keep is None else keep[:, 0, :, None]
+            wkv, aa, bb, pp = wkv_step(k.squeeze(1), v.squeeze(1), w, self.time_first, aa, bb, pp, m)
+            wkv = wkv.unsqueeze(1)
+        else:
+            outs = []
+            for t in range(x.shape[1]):  # the recurrence
+                m = None if keep is None else keep[:, t, :, None]
+                wkv, aa, bb, pp = wkv_step(k[:, t], v[:, t], w, self.time_first, aa, bb, pp, m)
+                outs.append(wkv)
+            wkv = torch.stack(outs, dim=1)  # (B, T, N, C)
         out = self.output(torch.sigmoid(r) * self.norm(wkv))
-        return out, (x[:, -1], aa, bb, pp)
+        return out, (_last(x), aa, bb, pp)
 
 
 class ChannelMix(nn.Module):
@@ -206,9 +244,10 @@ class ChannelMix(nn.Module):
 
     def forward(self, x: torch.Tensor, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         prev = _token_shift(x, last)
-        k = torch.square(torch.relu(self.key(_mix(x, prev, self.mix_k))))
-        r = torch.sigmoid(self.receptance(_mix(x, prev, self.mix_r)))
-        return r * self.value(k), x[:, -1]
+        delta = x - prev
+        k = torch.square(torch.relu(self.key(_mix(prev, delta, self.mix_k))))
+        r = torch.sigmoid(self.receptance(_mix(prev, delta, self.mix_r)))
+        return r * self.value(k), _last(x)
 
 
 class RWKVBlock(nn.Module):

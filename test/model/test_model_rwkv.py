@@ -114,3 +114,50 @@ def test_masked_gradients_are_finite():
     got.sum().backward()
     for t in (k, v, w, u):
         assert torch.isfinite(t.grad).all()
+
+
+def test_unmasked_path_equals_masked_path_with_all_kept():
+    """The step graph's one-Where form gives the numbers of the general (masked) form, empty rows too."""
+    gen = torch.Generator().manual_seed(4)
+    B, N, C = 2, 5, 8
+    k, v = torch.randn(B, N, C, generator=gen) * 30, torch.randn(B, N, C, generator=gen)
+    w, u = torch.rand(C, generator=gen) + 0.1, torch.randn(C, generator=gen)
+    aa, pp = torch.randn(B, N, C, generator=gen), torch.randn(B, N, C, generator=gen) * 30
+    bb = torch.rand(B, N, C, generator=gen) + 1.0
+    empty = torch.rand(B, N, 1, generator=gen) < 0.5  # fresh rows: aa = bb = pp = 0
+    aa, bb, pp = (t.masked_fill(empty, 0.0) for t in (aa, bb, pp))
+    fast = wkv_step(k, v, w, u, aa, bb, pp)
+    general = wkv_step(k, v, w, u, aa, bb, pp, torch.ones(B, N, 1, dtype=torch.bool))
+    for a, b in zip(fast, general, strict=True):
+        assert torch.isfinite(a).all()
+        assert torch.equal(a, b)
+    assert torch.equal(fast[0][empty.expand(B, N, C)], v[empty.expand(B, N, C)])  # fresh: wkv = v
+
+
+@pytest.mark.parametrize(
+    ("grid", "window", "shift"), [((4, 6), 2, True), ((4, 6), 2, False), ((4, 4), 4, False)]
+)
+def test_spatial_mix_is_residual_plus_windowed_dwconv(grid, window, shift):
+    """The folded kernel (+1 at the centre) equals ``x + dwconv(x)`` per (shifted) window."""
+    from accident_anticipation_ros.model.rwkv import SpatialMix
+
+    torch.manual_seed(0)
+    h, w = grid
+    C, ws = 6, window
+    mix = SpatialMix(C, grid, window, 3, shift)
+    nn_init = torch.nn.init
+    nn_init.normal_(mix.conv.weight)
+    nn_init.normal_(mix.conv.bias)
+    x = torch.randn(2, 3, h * w, C)
+    y = x.reshape(6, h, w, C).permute(0, 3, 1, 2)
+    s = mix.shift
+    y = torch.roll(y, (-s, -s), (2, 3))
+    ref = torch.zeros_like(y)
+    for i in range(0, h, ws):
+        for j in range(0, w, ws):
+            win = y[..., i : i + ws, j : j + ws]
+            ref[..., i : i + ws, j : j + ws] = win + mix.conv(win)
+    ref = torch.roll(ref, (s, s), (2, 3)).permute(0, 2, 3, 1).reshape(2, 3, h * w, C)
+    assert (s > 0) == (shift and window < min(grid))
+    torch.testing.assert_close(mix(x), ref, rtol=1e-5, atol=1e-5)
+    assert "identity" not in mix.state_dict()  # the folded residual is not a parameter
