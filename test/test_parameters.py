@@ -74,5 +74,7 @@ def test_colliding_derived_names_are_an_error():
 
 
 def test_explicit_names_pair_with_topics():
-    p = parameters.from_values({"camera_topics": ["/x/image_raw", "/y/image_raw"], "camera_names": ["front", "rear"]})
+    p = parameters.from_values(
+        {"camera_topics": ["/x/image_raw", "/y/image_raw"], "camera_names": ["front", "rear"]}
+    )
     assert p.cameras == [("front", "/x/image_raw"), ("rear", "/y/image_raw")]

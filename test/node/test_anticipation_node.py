@@ -334,11 +334,10 @@ def test_reliable_subscription_warns_once_about_a_best_effort_publisher(ros_peer
 
 def test_fast_camera_into_slow_model_keeps_latency_bounded_and_counts_drops(ros_peer, start_node, slow_onnx):
     """60 Hz into a model slower than 60 Hz: the newest frame wins, latency stays bounded, drops are counted."""
+    from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import Image
 
     from accident_anticipation_ros.msg import AccidentRisk
-
-    from diagnostic_msgs.msg import DiagnosticArray
 
     node = start_node(
         model_path=slow_onnx, camera_topics=["/cam/image_raw"], overlay_rate=0.0, diagnostics_period=0.5
