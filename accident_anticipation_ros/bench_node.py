@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="measurement length per phase (default 10)")
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
+    p.add_argument(
+        "--fastdds-profile",
+        default=None,
+        help="Fast DDS XML profile for every process of the run (default: the package's "
+        "config/fastdds_large_images.xml, shared-memory segments for images > 0.5 MB; 'none' to use Fast DDS defaults)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)  # internal: the transport echo
     return p
@@ -47,13 +53,30 @@ def main(argv: list[str] | None = None) -> int:
     if not model.exists():
         print(f"bench-node: model {model} not found; pass --model MODEL.onnx", file=sys.stderr)
         return 2
+    profile = None if args.fastdds_profile == "none" else Path(args.fastdds_profile or _large_image_profile())
+    if profile is not None:
+        if not profile.is_file():
+            print(f"bench-node: Fast DDS profile {profile} not found", file=sys.stderr)
+            return 2
+        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile.resolve())  # before any participant exists
     result = run(model, args.rate, args.seconds, args.width, args.height)
+    result["fastdds_profile"] = profile.name if profile is not None else "default"
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
             print(f"{key:<24}{value:.3f}" if isinstance(value, float) else f"{key:<24}{value}")
     return 0
+
+
+def _large_image_profile() -> Path:
+    candidates = [Path(__file__).resolve().parents[1] / "config" / "fastdds_large_images.xml"]
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if prefix:
+            candidates.append(
+                Path(prefix) / "share" / "accident_anticipation_ros" / "config" / "fastdds_large_images.xml"
+            )
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 def _frames(n: int, height: int, width: int) -> list[np.ndarray]:
