@@ -438,16 +438,9 @@ def replay_offline(
                 out_msg = Risk(
                     header=msg.header,
                     camera=camera,
-                    probability=result.probability,
-                    probability_smoothed=result.probability_smoothed,
-                    level=result.level,
-                    alert=result.alert,
-                    time_to_accident=result.time_to_accident,
-                    frames_since_reset=result.frames_since_reset,
-                    state_reset=result.state_reset,
-                    reset_reason=result.reset_reason,
                     latency_ms=(time.perf_counter() - t0) * 1e3,
                     frames_dropped=0,
+                    **result.message_fields(),
                 )
                 stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
                 recorder.write_msg(f"{prefix}/risk", ACCIDENT_RISK, stamp_ns, out_msg)

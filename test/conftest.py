@@ -117,9 +117,12 @@ class RosPeer:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def wait_for_subscriber(self, publisher, timeout: float = 30.0) -> None:
+        """Wait until the publisher is matched, then let discovery settle on the subscriber's side too
+        (matching is not symmetric in time: a message sent at once may reach no one)."""
         self.wait_for(
             lambda: publisher.get_subscription_count() > 0, timeout, f"a subscriber on {publisher.topic}"
         )
+        time.sleep(0.5)
 
     def close(self) -> None:
         import rclpy

@@ -271,20 +271,14 @@ class AnticipationNode(LifecycleNode):
                 throttle_duration_sec=5.0,
             )
             return
-        out = AccidentRisk()
-        out.header = msg.header
-        out.camera = cam.name
-        out.probability = float(result.probability)
-        out.probability_smoothed = float(result.probability_smoothed)
-        out.level = int(result.level)
-        out.alert = bool(result.alert)
-        out.time_to_accident = float(result.time_to_accident)
-        out.frames_since_reset = int(result.frames_since_reset)
-        out.state_reset = bool(result.state_reset)
-        out.reset_reason = result.reset_reason
-        out.frames_dropped = int(dropped)
         latency_ms = (time.monotonic() - received) * 1e3
-        out.latency_ms = float(latency_ms)
+        out = AccidentRisk(
+            header=msg.header,
+            camera=cam.name,
+            latency_ms=float(latency_ms),
+            frames_dropped=int(dropped),
+            **result.message_fields(),
+        )
         cam.risk_pub.publish(out)
         cam.stats.processed(latency_ms, result.step_ms, result.reset_reason)
         if cam.markers_pub.get_subscription_count():

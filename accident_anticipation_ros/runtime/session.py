@@ -161,6 +161,19 @@ class RiskResult:
     valid: bool
     step_ms: float
 
+    def message_fields(self) -> dict:
+        """The AccidentRisk fields this result sets (the node and offline replay build the message from it)."""
+        return {
+            "probability": float(self.probability),
+            "probability_smoothed": float(self.probability_smoothed),
+            "level": int(self.level),
+            "alert": bool(self.alert),
+            "time_to_accident": float(self.time_to_accident),
+            "frames_since_reset": int(self.frames_since_reset),
+            "state_reset": bool(self.state_reset),
+            "reset_reason": self.reset_reason,
+        }
+
 
 @dataclass
 class SessionStats:
