@@ -179,14 +179,17 @@ def test_two_cameras_keep_separate_states_equal_to_the_offline_session(ros_peer,
     assert not np.allclose([m.probability for m in got["a"]], [m.probability for m in got["b"]])
 
 
-def test_gap_and_time_jump_reset_the_state(ros_peer, start_node, tiny_onnx):
+def test_gap_and_time_jump_reset_the_state_and_markers_and_overlay_follow(ros_peer, start_node, tiny_onnx):
     from sensor_msgs.msg import Image
+    from visualization_msgs.msg import Marker, MarkerArray
 
     from accident_anticipation_ros.msg import AccidentRisk
 
-    node = start_node(model_path=tiny_onnx, camera_topics=["/cam/image_raw"], max_gap=0.5, overlay_rate=0.0)
+    node = start_node(model_path=tiny_onnx, camera_topics=["/cam/image_raw"], max_gap=0.5)
     wait_until_active(ros_peer, node)
     got = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam/risk", risk_qos())
+    markers = ros_peer.collect(MarkerArray, "/accident_anticipation/cam/markers", 10)
+    overlays = ros_peer.collect(Image, "/accident_anticipation/cam/overlay", 10)
     pub = ros_peer.node.create_publisher(Image, "/cam/image_raw", qos(True))
     ros_peer.wait_for_subscriber(pub)
     stamps = [10.0, 10.1, 10.2, 11.5, 11.6, 5.0, 5.1]  # a 1.3 s gap, then a jump back (a looping bag)
@@ -194,6 +197,16 @@ def test_gap_and_time_jump_reset_the_state(ros_peer, start_node, tiny_onnx):
     ros_peer.wait_for(lambda: len(got) >= len(stamps), 30, "risk messages")
     assert [m.reset_reason for m in got] == ["first_frame", "", "", "gap", "", "time_jump_back", ""]
     assert [m.frames_since_reset for m in got] == [1, 2, 3, 1, 2, 1, 2]
+    # RViz markers in the camera's frame: a text label and a gauge (frame + fill), stamped like the image.
+    ros_peer.wait_for(lambda: len(markers) >= len(stamps), 10, "markers")
+    last = markers[-1].markers
+    assert [m.type for m in last] == [Marker.TEXT_VIEW_FACING, Marker.CUBE, Marker.CUBE]
+    assert all(m.header.frame_id == "cam_optical" for m in last)
+    assert last[0].text.startswith("cam risk ")
+    assert {round(stamp_of(a.markers[0]), 3) for a in markers} == set(stamps)
+    # The overlay (rate-limited to 10 Hz) is the frame upscaled to 480 px wide, with the source header.
+    assert overlays and overlays[0].encoding == "rgb8" and overlays[0].width == 480
+    assert overlays[0].header.frame_id == "cam_optical"
 
 
 def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_running(ros_peer, start_node, tiny_onnx):
