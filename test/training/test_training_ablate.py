@@ -1,0 +1,44 @@
+"""The ablation command on the tiny fixture: variants train, are scored on test, and land in a table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from accident_anticipation_ros.training.ablate import DEFAULT_VARIANTS, run_ablation
+from accident_anticipation_ros.training.errors import TrainingError
+
+
+def test_default_variants_switch_the_paper_terms():
+    assert set(DEFAULT_VARIANTS) == {
+        "full",
+        "no_contrastive",
+        "spatial_only",
+        "temporal_only",
+        "no_distillation",
+        "gru",
+    }
+    assert "loss.temporal.enabled=false" in DEFAULT_VARIANTS["spatial_only"]
+    assert "loss.spatial.enabled=false" in DEFAULT_VARIANTS["temporal_only"]
+    assert DEFAULT_VARIANTS["gru"] == ("student.arch=gru",)
+
+
+def test_ablation_runs_variants_and_writes_the_table(make_config, tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(make_config()))
+    ablation = tmp_path / "ablation.yaml"
+    ablation.write_text(yaml.safe_dump({"base": str(base), "overrides": ["train.max_steps=2"]}))
+    out = tmp_path / "ablation"
+    rows = run_ablation(ablation, out, only=["no_distillation", "gru"], progress=False)
+    assert [r["variant"] for r in rows] == ["no_distillation", "gru"]
+    assert rows[1]["params"] != rows[0]["params"]  # GRU stage vs RWKV stage
+    table = (out / "ablation.md").read_text()
+    assert "| no_distillation |" in table and "| gru |" in table and "TTA@R80" in table
+    assert json.loads((out / "ablation.json").read_text())[0]["test"].keys() >= {"ap", "mtta", "tta_r80"}
+    stamp = (out / "gru/summary.json").stat().st_mtime_ns
+    run_ablation(ablation, out, only=["gru"], progress=False)  # finished variants are not retrained
+    assert (out / "gru/summary.json").stat().st_mtime_ns == stamp
+    with pytest.raises(TrainingError, match="unknown variant"):
+        run_ablation(ablation, out, only=["nope"], progress=False)

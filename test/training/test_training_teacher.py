@@ -1,0 +1,117 @@
+"""The frozen teacher: built without weights, features of the expected shapes, checkpoints by path only."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from accident_anticipation_ros.training.config import TeacherConfig
+from accident_anticipation_ros.training.errors import TeacherError
+from accident_anticipation_ros.training.teacher import build_teacher, teacher_norm
+from accident_anticipation_ros.training.weights import read_state_dict
+
+
+@pytest.mark.parametrize("source, model", [("open_clip", "MobileCLIP2-S0"), ("timm", "fastvit_mci0")])
+def test_weights_free_mobileclip_teacher_feature_shapes(source, model):
+    teacher = build_teacher(TeacherConfig(source=source, model=model, image_size=(64, 96)))
+    info = teacher.info
+    assert info.stage_dims == (64, 128, 256) and info.embed_dim == 512  # MCi0 widths, MobileCLIP-S0 embedding
+    assert info.mean == (0.0, 0.0, 0.0) and info.std == (1.0, 1.0, 1.0)  # MobileCLIP's own normalisation
+    out = teacher.encode_frames(torch.randn(2, 3, 64, 96))
+    assert [tuple(s.shape) for s in out.stages] == [(2, 64, 16, 24), (2, 128, 8, 12), (2, 256, 4, 6)]
+    assert tuple(out.embedding.shape) == (2, 512)
+    assert not any(p.requires_grad for p in teacher.parameters()) and not teacher.training
+    if source == "open_clip":
+        assert tuple(teacher.encode_text(["a car cuts in", "a pedestrian crosses"]).shape) == (2, 512)
+    else:
+        with pytest.raises(TeacherError, match="no text tower"):
+            teacher.encode_text(["a car cuts in"])
+    with pytest.raises(ValueError, match=r"expected \(N, 3, 64, 96\)"):
+        teacher.encode_frames(torch.randn(1, 3, 64, 64))
+
+
+def test_open_clip_norm_follows_the_pretrained_config():
+    assert teacher_norm(TeacherConfig(source="open_clip", model="MobileCLIP-S1"))[1] == (1.0, 1.0, 1.0)
+    mean, _ = teacher_norm(TeacherConfig(source="open_clip", model="MobileCLIP2-S3"))
+    assert mean[0] == pytest.approx(0.48145466)  # MobileCLIP2-S3/S4 use OpenAI's statistics
+    assert (
+        teacher_norm(TeacherConfig(source="timm", model="fastvit_mci0", mean=(0.5,) * 3, std=(0.5,) * 3))[0]
+        == (0.5,) * 3
+    )
+
+
+def test_timm_teacher_loads_an_open_clip_checkpoint_by_path(tmp_path):
+    import timm
+
+    trunk = timm.create_model("fastvit_mci0", num_classes=512)
+    sd = {f"visual.trunk.{k}": v for k, v in trunk.state_dict().items()}
+    sd["text.token_embedding.weight"] = torch.zeros(3, 4)  # other towers are ignored for timm
+    path = tmp_path / "open_clip_model.safetensors"
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
+    teacher = build_teacher(TeacherConfig(source="timm", model="fastvit_mci0", checkpoint=str(path)))
+    key = "stem.0.conv_kxk.0.conv.weight"
+    assert torch.equal(teacher.trunk.state_dict()[key], trunk.state_dict()[key])
+    assert teacher.info.image_size == (256, 256)
+
+    del sd["visual.trunk.head.fc.weight"]
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
+    with pytest.raises(TeacherError, match=r"1 missing \(first: \['head.fc.weight'\]\)"):
+        build_teacher(TeacherConfig(source="timm", model="fastvit_mci0", checkpoint=str(path)))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_pt_checkpoints_are_read_with_weights_only(tmp_path):
+    good = tmp_path / "good.pt"
+    torch.save({"state_dict": {"module.w": torch.ones(2)}}, good)
+    assert list(read_state_dict(good)) == ["w"]  # unwrapped, DataParallel prefix stripped
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("pickle code ran",))
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(pickle.dumps({"w": Payload()}))
+    with pytest.raises(TeacherError, match="weights_only"):
+        read_state_dict(bad)
+    with pytest.raises(TeacherError, match="not found"):
+        read_state_dict(tmp_path / "absent.safetensors")
+
+
+def test_train_teacher_checkpoint_round_trip(tiny_teacher):
+    from accident_anticipation_ros.training.teacher_clip import load_teacher_clip
+
+    teacher = build_teacher(TeacherConfig(source="aar", checkpoint=str(tiny_teacher)))
+    assert teacher.info.stage_dims == (8, 16, 32) and teacher.info.embed_dim == 24
+    out = teacher.encode_frames(torch.randn(3, 3, 64, 64))
+    assert [tuple(s.shape) for s in out.stages] == [(3, 8, 16, 16), (3, 16, 8, 8), (3, 32, 4, 4)]
+    model, _ = load_teacher_clip(tiny_teacher)
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(model.encode_image(x), teacher.encode_frames(x).embedding, atol=1e-6)
+    assert tuple(teacher.encode_text(["a red car closes in fast"]).shape) == (1, 24)
+
+
+def test_train_teacher_checkpoint_is_strict(tiny_teacher, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    stem = tmp_path / "t"
+    shutil.copy(f"{tiny_teacher}.json", f"{stem}.json")
+    sd = load_file(f"{tiny_teacher}.safetensors")
+    sd.pop("logit_scale")
+    save_file(sd, f"{stem}.safetensors")
+    with pytest.raises(TeacherError, match="sha256"):  # the JSON records the weights' hash
+        build_teacher(TeacherConfig(source="aar", checkpoint=str(stem)))
+    import json
+    from pathlib import Path
+
+    meta_path = Path(f"{stem}.json")
+    meta = json.loads(meta_path.read_text())
+    meta.pop("weights_sha256")
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(TeacherError, match=r"1 missing \(first: \['logit_scale'\]\)"):
+        build_teacher(TeacherConfig(source="aar", checkpoint=str(stem)))

@@ -1,0 +1,150 @@
+"""``accident-anticipation ablate``: the paper's ablation, one training run per variant, scored on test.
+
+    accident-anticipation ablate --config configs/ablation_synth.yaml --out runs/ablation
+
+The ablation YAML names a base training config, overrides applied to every variant (e.g. fewer
+epochs), and optionally its own variants (``name: [key=value, ...]``). Default variants:
+
+- ``full``: every loss of the base config.
+- ``no_contrastive``: without the vision-language loss.
+- ``spatial_only``: spatial distillation (stages 1-3) without the temporally shifted one.
+- ``temporal_only``: temporally shifted distillation without the spatial one.
+- ``no_distillation``: no teacher at all (only the anticipation and TTA losses).
+- ``gru``: the RWKV stage replaced by a GRU over pooled tokens (UString / DSTA style), full losses.
+
+Every variant trains in ``<out>/<variant>`` (skipped when its ``summary.json`` exists, so an ablation
+can be continued), shares the base config's cache (or ``<out>/cache``), picks its best checkpoint on val and is then evaluated on
+the test split. Writes ``<out>/ablation.md`` (AP, mTTA, TTA@R80, params) and ``<out>/ablation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accident_anticipation_ros.model.errors import ModelError
+from accident_anticipation_ros.training.errors import TrainingError
+from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml
+
+PROG = "accident-anticipation ablate"
+_NO_TEACHER = ["loss.spatial.enabled=false", "loss.temporal.enabled=false", "loss.contrastive.enabled=false",
+               "loss.frequency.enabled=false"]  # fmt: skip
+DEFAULT_VARIANTS: dict[str, tuple[str, ...]] = {
+    "full": (),
+    "no_contrastive": ("loss.contrastive.enabled=false",),
+    "spatial_only": ("loss.temporal.enabled=false",),
+    "temporal_only": ("loss.spatial.enabled=false", "loss.frequency.enabled=false"),
+    "no_distillation": tuple(_NO_TEACHER),
+    "gru": ("student.arch=gru",),
+}
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    """Attributes:
+    base: The training config every variant starts from.
+    overrides: ``key=value`` applied to every variant (before the variant's own).
+    variants: ``name -> [key=value, ...]``; empty: :data:`DEFAULT_VARIANTS`.
+    test_split: Split the variants are scored on (None: the base config's ``data.test_split``).
+    """
+
+    base: str
+    overrides: tuple[str, ...] = ()
+    variants: dict[str, list[str]] = field(default_factory=dict)
+    test_split: str | None = None
+
+
+def load_ablation(path: str | Path) -> AblationConfig:
+    source = str(path)
+    cfg = build(AblationConfig, load_yaml(path), source)
+    for name, items in cfg.variants.items():
+        if not isinstance(items, list) or not all(isinstance(x, str) and "=" in x for x in items):
+            raise TrainingError(f"{source}: variants.{name} must be a list of 'key=value' strings")
+    return cfg
+
+
+def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = None, extra: list[str] = (),
+                 progress: bool = True) -> list[dict]:  # fmt: skip
+    """Train and evaluate every variant; returns one row per variant (also written to ``out``)."""
+    from accident_anticipation_ros.training.config import train_config_from_dict
+    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint
+    from accident_anticipation_ros.training.trainer import Trainer
+
+    ab = load_ablation(config)
+    out = Path(out)
+    variants = {k: tuple(v) for k, v in ab.variants.items()} or DEFAULT_VARIANTS
+    if only:
+        unknown = sorted(set(only) - set(variants))
+        if unknown:
+            raise TrainingError(f"unknown variant(s) {unknown}; known: {', '.join(variants)}")
+        variants = {k: v for k, v in variants.items() if k in only}
+    base = load_yaml(ab.base)
+    cache_dir = (base.get("cache") or {}).get("dir") or str(out / "cache")  # shared by all variants
+    rows = []
+    for name, items in variants.items():
+        run_dir = out / name
+        overrides = [*ab.overrides, *extra, *items, f"name={name}", f"out_dir={run_dir}", f"cache.dir={cache_dir}",
+                     f"train.progress={'true' if progress else 'false'}"]  # fmt: skip
+        cfg = train_config_from_dict(
+            apply_overrides(base, overrides, str(config)), f"{config} (variant {name})"
+        )
+        summary_path = run_dir / "summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else Trainer(cfg).fit()
+        split = ab.test_split or cfg.data.test_split
+        metrics, details = evaluate_checkpoint(summary["checkpoint"], cfg.data.root, split, cfg.data.format)
+        row = {"variant": name, "overrides": list(items), "test": metrics, "val": summary["best"],
+               "params": summary["params"], "train_wall_s": summary["wall_s"], "steps": summary["steps"],
+               "test_clips": len(details["clip_ids"])}  # fmt: skip
+        rows.append(row)
+        (out / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
+        (out / "ablation.md").write_text(markdown_table(rows, split))
+    return rows
+
+
+def markdown_table(rows: list[dict], split: str) -> str:
+    """The ablation as a markdown table (test metrics; val AP for reference)."""
+    lines = [
+        f"| variant | {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | params | val AP | train (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        t = r["test"]
+        lines.append(
+            f"| {r['variant']} | {100 * t['ap']:.1f} | {t['mtta']:.2f} | {t['tta_r80']:.2f} | {t['mtta_toa']:.2f} | "
+            f"{r['params'] / 1e6:.2f}M | {100 * r['val']['ap']:.1f} | {r['train_wall_s']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Run the TSD ablation (one training per variant).")
+    p.add_argument(
+        "--config", required=True, type=Path, help="ablation YAML (see configs/ablation_synth.yaml)"
+    )
+    p.add_argument("--out", required=True, type=Path, help="output folder (one run per variant)")
+    p.add_argument("--variants", default=None, help="comma-separated subset of the variants")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override for every variant"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    only = [v.strip() for v in args.variants.split(",")] if args.variants else None
+    try:
+        rows = run_ablation(args.config, args.out, only, args.set, progress=not args.no_progress)
+    except (TrainingError, ModelError, ValueError, OSError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1
+    if rows:
+        print((args.out / "ablation.md").read_text(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,408 @@
+"""Training configs: typed frozen dataclasses built from one YAML file (see ``configs/``).
+
+``load_train_config(path, overrides)`` builds a :class:`TrainConfig`; unknown keys, wrong types, bad
+values and missing paths are :class:`TrainConfigError` naming the file and the dotted key.
+Relative paths are relative to the current working directory (run from the repository root).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from accident_anticipation_ros.training.errors import TrainConfigError
+from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml
+
+RESIZE_MODES = ("letterbox", "center_crop", "stretch")
+
+
+def _require(ok: bool, text: str) -> None:
+    if not ok:
+        raise ValueError(text)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the clips come from (``training.datasets.iter_clips``) and how they are cut.
+
+    Attributes:
+        root: Dataset directory (synthetic benchmark, DAD or CCD copy).
+        format: Loader format for ``iter_clips`` (``auto``, ``synth``, ``dad``, ``ccd``, ...).
+        train_split, val_split, test_split: Split names; the test split is only read by ``evaluate``.
+        val_fraction: Hold out this share of the training split as validation (DAD and CCD have no
+            validation split); ``val_split`` then only names it. None: read ``val_split`` from the dataset.
+        seed_split: Salt of the hold-out hash.
+        window: Frames per training sample (a random window of each clip per epoch); None: whole clips.
+        max_clips: Use at most this many clips per split (smoke runs); None: all.
+        resize: How frames are fitted to the model input, as the runtime preprocessing does.
+    """
+
+    root: str
+    format: str = "auto"
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str = "test"
+    val_fraction: float | None = None
+    seed_split: int = 0
+    window: int | None = None
+    max_clips: int | None = None
+    resize: str = "letterbox"
+
+    def __post_init__(self) -> None:
+        _require(
+            self.val_fraction is None or 0 < self.val_fraction < 1,
+            f"val_fraction must be in (0, 1), got {self.val_fraction}",
+        )
+        _require(
+            self.val_fraction is None or self.val_split != self.train_split,
+            "val_split must differ from train_split",
+        )
+        _require(self.window is None or self.window >= 2, f"window must be >= 2 frames, got {self.window}")
+        _require(
+            self.max_clips is None or self.max_clips >= 1, f"max_clips must be >= 1, got {self.max_clips}"
+        )
+        _require(self.resize in RESIZE_MODES, f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """The frozen image(-text) teacher.
+
+    Attributes:
+        source: ``open_clip`` (a MobileCLIP model name), ``timm`` (``fastvit_mci*``, image tower only)
+            or ``aar`` (a teacher written by ``accident-anticipation train-teacher``).
+        model: open_clip / timm model name (ignored for ``aar``).
+        checkpoint: Weights file (safetensors preferred; ``.pt``/``.bin`` read with ``weights_only``).
+            None builds random weights: for tests and smoke runs only.
+        image_size: Teacher input ``(H, W)``; None: the model's own.
+        mean, std: Input normalisation; None: the model's own (MobileCLIP: 0 and 1).
+        embed_dim: timm only: width of the embedding head when no checkpoint says it (MobileCLIP: 512).
+        batch_size: Frames per teacher forward when filling the cache.
+    """
+
+    source: str = "open_clip"
+    model: str = "MobileCLIP2-S0"
+    checkpoint: str | None = None
+    image_size: tuple[int, int] | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+    embed_dim: int | None = None
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        _require(
+            self.source in ("open_clip", "timm", "aar"),
+            f"source must be open_clip, timm or aar, got {self.source!r}",
+        )
+        _require(
+            self.source != "aar" or self.checkpoint is not None, "checkpoint is required for source 'aar'"
+        )
+        _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _require(self.std is None or all(s > 0 for s in self.std), f"std must be positive, got {self.std}")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """The on-disk store of student-size frames and teacher outputs (built once, read every epoch).
+
+    Attributes:
+        dir: Cache directory; None: ``<out_dir>/cache``. Reused when its fingerprint matches.
+        teacher: Store teacher outputs (False: run the teacher on every batch, for big GPUs).
+        dtype: Storage dtype of teacher features (``float16`` or ``float32``).
+        stage_pool: Average-pool factor of the stored stage 1-3 features (saves disk; 1 = full size).
+        shard_mb: Target size of one safetensors shard.
+    """
+
+    dir: str | None = None
+    teacher: bool = True
+    dtype: str = "float16"
+    stage_pool: tuple[int, int, int] = (1, 1, 1)
+    shard_mb: int = 256
+
+    def __post_init__(self) -> None:
+        _require(
+            self.dtype in ("float16", "float32"), f"dtype must be float16 or float32, got {self.dtype!r}"
+        )
+        _require(
+            all(p >= 1 for p in self.stage_pool), f"stage_pool factors must be >= 1, got {self.stage_pool}"
+        )
+        _require(self.shard_mb >= 1, f"shard_mb must be >= 1, got {self.shard_mb}")
+
+
+@dataclass(frozen=True)
+class StudentSection:
+    """Which student to train.
+
+    Attributes:
+        arch: ``tsd`` (the RWKV student) or ``gru`` (ablation: stage 4 replaced by a GRU over pooled tokens).
+        config: Named student config (``tsd-s0``, ``tsd-nano``, ``tsd-test``).
+        overrides: StudentConfig fields to replace (teacher dims are filled from the teacher).
+        init_from_teacher: Initialise stem + stages 1-3 from the teacher trunk (needs equal widths/depths).
+    """
+
+    arch: str = "tsd"
+    config: str = "tsd-nano"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    init_from_teacher: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.arch in ("tsd", "gru"), f"arch must be tsd or gru, got {self.arch!r}")
+
+
+@dataclass(frozen=True)
+class TermConfig:
+    """A loss term that can be switched off, with its fixed weight (the initial one with uncertainty)."""
+
+    enabled: bool = True
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _require(self.weight >= 0, f"weight must be >= 0, got {self.weight}")
+
+
+@dataclass(frozen=True)
+class SpatialConfig(TermConfig):
+    """Stage 1-3 distillation ``||P_l f^S_l - f^T_l||^2``; ``normalize`` standardises teacher features per position."""
+
+    normalize: bool = True
+
+
+@dataclass(frozen=True)
+class TemporalConfig(TermConfig):
+    """Temporally shifted distillation: student at t predicts the teacher's final embedding at ``t + shift``."""
+
+    shift: int = 1
+    normalize: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.shift >= 1, f"shift must be >= 1, got {self.shift}")
+
+
+@dataclass(frozen=True)
+class ContrastiveConfig(TermConfig):
+    """Student embedding vs text embeddings of the prompt bank (soft targets from the teacher image embedding).
+
+    Attributes:
+        level: ``frame`` (every frame) or ``video`` (mean over the clip's frames).
+        temperature: Student logit temperature.
+        teacher_temperature: Temperature of the teacher's image-prompt distribution (the target).
+        prompts: Literal prompts.
+        templates: Prompt templates with a ``{cause}`` slot, expanded with every entry of ``causes``.
+        causes: Accident causes for the templates.
+    """
+
+    weight: float = 0.1
+    level: str = "frame"
+    temperature: float = 0.07
+    teacher_temperature: float = 0.07
+    prompts: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.level in ("frame", "video"), f"level must be frame or video, got {self.level!r}")
+        _require(self.temperature > 0 and self.teacher_temperature > 0, "temperatures must be > 0")
+        _require(not self.templates or bool(self.causes), "templates need a non-empty 'causes' list")
+        for t in self.templates:
+            _require("{cause}" in t, f"template {t!r} has no {{cause}} slot")
+
+
+@dataclass(frozen=True)
+class TTAConfig(TermConfig):
+    """Time-to-accident regression on positive frames before toa (smooth L1 with ``beta`` seconds)."""
+
+    weight: float = 0.1
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class FrequencyConfig(TermConfig):
+    """SDKD-style frequency-aligned distillation: low (avg-pool ``kernel``) and high (residual) parts apart."""
+
+    enabled: bool = False
+    kernel: int = 3
+    high_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.kernel >= 2, f"kernel must be >= 2, got {self.kernel}")
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """Masked memory: WKV token mask ratio, for the first ``epochs`` epochs (None: all epochs; 0: never)."""
+
+    ratio: float = 0.3
+    epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(0.0 <= self.ratio < 1.0, f"ratio must be in [0, 1), got {self.ratio}")
+        _require(self.epochs is None or self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """All loss terms and how they are weighted (``fixed`` or ``uncertainty``: learned log-variances)."""
+
+    weighting: str = "fixed"
+    spatial: SpatialConfig = field(default_factory=SpatialConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+    accident: TermConfig = field(default_factory=TermConfig)
+    tta: TTAConfig = field(default_factory=TTAConfig)
+    frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
+    mask: MaskConfig = field(default_factory=MaskConfig)
+
+    def __post_init__(self) -> None:
+        _require(
+            self.weighting in ("fixed", "uncertainty"),
+            f"weighting must be fixed or uncertainty, got {self.weighting!r}",
+        )
+
+    @property
+    def distills(self) -> bool:
+        """Whether any term needs the teacher's image features."""
+        return any(t.enabled for t in (self.spatial, self.temporal, self.contrastive, self.frequency))
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warm-up and cosine decay to ``min_lr_ratio * lr``."""
+
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05
+    grad_clip: float | None = 1.0
+
+    def __post_init__(self) -> None:
+        _require(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        _require(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        _require(0 <= self.min_lr_ratio <= 1, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The training loop.
+
+    Attributes:
+        epochs: Passes over the training clips.
+        batch_size: Clips per step (per process under DDP).
+        max_steps: Stop after this many optimiser steps (smoke runs); None: all epochs.
+        seed: Seed of weights, data order, windows and masks.
+        amp: ``auto`` (bf16 on CUDA if supported, else fp16; off on CPU), ``off``, ``bf16`` or ``fp16``.
+        device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
+        threads: torch CPU threads; None: torch's default.
+        log_every: Steps between TensorBoard scalars.
+        ckpt_every: Steps between resumable checkpoints (None: at the end of each epoch only).
+        val_every: Epochs between validations (the best checkpoint is chosen on val).
+        select: Validation metric that picks the best checkpoint (higher is better).
+        export_onnx: Export the best checkpoint to ONNX at the end (TSD students only).
+        progress: Show tqdm bars.
+    """
+
+    epochs: int = 10
+    batch_size: int = 4
+    max_steps: int | None = None
+    seed: int = 0
+    amp: str = "auto"
+    device: str = "auto"
+    threads: int | None = None
+    log_every: int = 10
+    ckpt_every: int | None = None
+    val_every: int = 1
+    select: str = "ap"
+    export_onnx: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        _require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _require(
+            self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1, got {self.max_steps}"
+        )
+        _require(
+            self.amp in ("auto", "off", "bf16", "fp16"),
+            f"amp must be auto, off, bf16 or fp16, got {self.amp!r}",
+        )
+        _require(
+            self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"
+        )
+        _require(
+            self.ckpt_every is None or self.ckpt_every >= 1, f"ckpt_every must be >= 1, got {self.ckpt_every}"
+        )
+        _require(self.val_every >= 1, f"val_every must be >= 1, got {self.val_every}")
+        _require(
+            self.select in ("ap", "mtta", "tta_r80", "mtta_toa", "video_ap"),
+            f"select must be a metric (ap, mtta, tta_r80, mtta_toa, video_ap), got {self.select!r}",
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: data, teacher, cache, student, losses, optimiser and loop."""
+
+    data: DataConfig
+    name: str = "tsd"
+    out_dir: str | None = None
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    student: StudentSection = field(default_factory=StudentSection)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: LoopConfig = field(default_factory=LoopConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_dir) if self.out_dir else Path("runs") / self.name
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.cache.dir) if self.cache.dir else self.run_dir / "cache"
+
+
+def check_paths(checks: list[tuple[str, str | None, str]], source: str) -> None:
+    """Each ``(key, path, kind)`` with ``kind`` ``dir`` or ``file`` must exist (None paths are skipped)."""
+    for key, path, kind in checks:
+        if path is None:
+            continue
+        p = Path(path)
+        ok = p.is_dir() if kind == "dir" else p.is_file()
+        if not ok:
+            what = "directory" if kind == "dir" else "file"
+            state = "is not a " + what if p.exists() else "does not exist"
+            raise TrainConfigError(f"{source}: {key} {str(path)!r} {state} (expected a {what})")
+
+
+def teacher_checkpoint_paths(teacher: TeacherConfig) -> list[tuple[str, str | None, str]]:
+    if teacher.checkpoint is None:
+        return []
+    if teacher.source == "aar":
+        stem = Path(teacher.checkpoint)
+        stem = stem.with_suffix("") if stem.suffix in (".safetensors", ".json") else stem
+        return [
+            ("teacher.checkpoint", str(stem.parent / f"{stem.name}.safetensors"), "file"),
+            ("teacher.checkpoint", str(stem.parent / f"{stem.name}.json"), "file"),
+        ]
+    return [("teacher.checkpoint", teacher.checkpoint, "file")]
+
+
+def train_config_from_dict(data: dict[str, Any], source: str = "config", check: bool = True) -> TrainConfig:
+    """Build and (with ``check``) validate paths of a :class:`TrainConfig`."""
+    cfg = build(TrainConfig, data, source)
+    if check:
+        check_paths([("data.root", cfg.data.root, "dir"), *teacher_checkpoint_paths(cfg.teacher)], source)
+    return cfg
+
+
+def load_train_config(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = (), check: bool = True
+) -> TrainConfig:
+    """Read a training YAML, apply ``key=value`` overrides, build and validate it."""
+    source = str(path)
+    data = apply_overrides(load_yaml(path), list(overrides), source)
+    return train_config_from_dict(data, source, check)

@@ -1,0 +1,113 @@
+"""Batches of clip windows from a prepared split, in an order that is a pure function of (seed, epoch).
+
+Nothing here keeps state between batches: a resumed run rebuilds the same epoch plan and skips the
+batches it already did, so resuming is exact. Under DDP each rank takes every ``world``-th clip of
+the epoch's permutation (the tail is dropped so that all ranks run the same number of steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from accident_anticipation_ros.training.cache import ClipStore
+from accident_anticipation_ros.training.losses import Targets
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A training batch on the CPU; frames stay uint8 until the device normalises them."""
+
+    frames: torch.Tensor  # (B, T, H, W, 3) uint8
+    targets: Targets
+    clips: tuple[int, ...]  # indices into the store
+    starts: tuple[int, ...]  # first frame of each window
+
+    def to(self, device: torch.device) -> Batch:
+        tg = self.targets
+
+        def move(x):
+            return None if x is None else x.to(device, non_blocking=True)
+
+        stages = None if tg.teacher_stages is None else tuple(move(s) for s in tg.teacher_stages)
+        targets = Targets(
+            move(tg.valid), move(tg.positive), move(tg.toa), move(tg.fps), stages, move(tg.teacher_embedding)
+        )
+        return Batch(move(self.frames), targets, self.clips, self.starts)
+
+
+def epoch_batches(
+    n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1
+) -> list[list[int]]:
+    """This rank's batches of clip indices for ``epoch`` (a permutation seeded by ``(seed, epoch)``)."""
+    if n < world:
+        raise ValueError(f"{n} training clips cannot be shared by {world} processes")
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    mine = order[rank::world][: n // world]
+    return [mine[i : i + batch_size].tolist() for i in range(0, len(mine), batch_size)]
+
+
+def window_starts(
+    store: ClipStore, clips: list[int], window: int | None, rng: np.random.Generator
+) -> list[tuple[int, int]]:
+    """``(start, stop)`` of a random ``window``-frame window of each clip (whole clips for None)."""
+    spans = []
+    for i in clips:
+        T = store.entries[i].num_frames
+        if window is None or window >= T:
+            spans.append((0, T))
+        else:
+            start = int(rng.integers(0, T - window + 1))
+            spans.append((start, start + window))
+    return spans
+
+
+def load_batch(
+    store: ClipStore,
+    clips: list[int],
+    *,
+    window: int | None,
+    seed: int,
+    epoch: int,
+    batch_no: int,
+    rank: int = 0,
+    teacher: bool = False,
+) -> Batch:
+    """Read clip windows (padded to the longest, ``valid`` marks real frames) and their targets."""
+    rng = np.random.default_rng([seed, epoch, batch_no, rank, 1])
+    spans = window_starts(store, clips, window, rng)
+    T = max(stop - start for start, stop in spans)
+    B = len(clips)
+    H, W = store.image_size
+    frames = torch.zeros(B, T, H, W, 3, dtype=torch.uint8)
+    valid = torch.zeros(B, T, dtype=torch.bool)
+    toa = torch.full((B,), -1.0)
+    positive = torch.zeros(B, dtype=torch.bool)
+    fps = torch.zeros(B)
+    stages: list[list[torch.Tensor]] | None = [[], [], []] if teacher else None
+    embeds: list[torch.Tensor] = []
+    for b, (i, (start, stop)) in enumerate(zip(clips, spans, strict=True)):
+        e = store.entries[i]
+        t = stop - start
+        frames[b, :t] = store.frames(i, start, stop)
+        valid[b, :t] = True
+        positive[b] = e.positive
+        toa[b] = e.toa - start if e.positive else -1.0
+        fps[b] = e.fps
+        if teacher:
+            st, emb = store.teacher(i, start, stop)
+            for l in range(3):
+                stages[l].append(_pad(st[l], T))
+            embeds.append(_pad(emb, T))
+    teacher_stages = tuple(torch.stack(s) for s in stages) if teacher else None
+    teacher_embedding = torch.stack(embeds) if teacher else None
+    targets = Targets(valid, positive, toa, fps, teacher_stages, teacher_embedding)
+    return Batch(frames, targets, tuple(clips), tuple(s for s, _ in spans))
+
+
+def _pad(x: torch.Tensor, T: int) -> torch.Tensor:
+    if x.shape[0] == T:
+        return x
+    return torch.cat([x, x.new_zeros((T - x.shape[0], *x.shape[1:]))])

@@ -1,0 +1,129 @@
+"""``accident-anticipation evaluate``: community metrics of a student checkpoint on a dataset split.
+
+    accident-anticipation evaluate --checkpoint runs/tsd-nano-synth/best/tsd-nano --data data/synth-ccd --split test --json
+
+Every clip runs from a fresh state over all its frames; frames are fitted to the model input as the
+runtime does (the checkpoint's ``train.resize``, letterbox by default). ``--json`` prints the metrics
+dict of ``accident_anticipation_ros.metrics.evaluate`` (ap, mtta, tta_r80, mtta_toa, video_ap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from accident_anticipation_ros.model.errors import ModelError
+from accident_anticipation_ros.training.config import RESIZE_MODES
+
+PROG = "accident-anticipation evaluate"
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    data: str | Path,
+    split: str = "test",
+    fmt: str = "auto",
+    max_clips: int | None = None,
+    device: str = "cpu",
+    resize: str | None = None,
+    progress: bool = False,
+) -> tuple[dict[str, float], dict]:
+    """Score every clip of ``split`` and compute the metrics.
+
+    Returns:
+        ``(metrics, details)``; details hold per-clip ``scores`` (list of arrays), ``toa``, ``clip_ids``,
+        the frame count and wall time.
+    """
+    from accident_anticipation_ros.training.cache import fit_frames
+    from accident_anticipation_ros.training.checkpoint import load_student
+    from accident_anticipation_ros.training.datasets import list_clips, load_clip
+    from accident_anticipation_ros.training.predict import clip_metrics, clip_scores
+
+    dev = torch.device(device)
+    model, meta = load_student(checkpoint, dev)
+    mode = resize or meta.get("train", {}).get("resize", "letterbox")
+    size = model.cfg.image_size
+    refs = list_clips(data, fmt, split)[:max_clips]
+    if not refs:
+        raise ValueError(f"{data}: split {split!r} has no clips")
+    if progress:
+        from tqdm import tqdm
+
+        refs = tqdm(refs, desc=f"evaluate {split}", unit="clip")
+    scores, toa, fps, ids = [], [], [], []
+    t0 = time.time()
+    frames_total = 0
+    for ref in refs:
+        clip = load_clip(ref)
+        frames = torch.from_numpy(fit_frames(clip.frames, size, mode, meta["mean"]))
+        scores.append(clip_scores(model, frames, meta["mean"], meta["std"], dev))
+        toa.append(clip.toa)
+        fps.append(clip.fps)
+        ids.append(clip.clip_id)
+        frames_total += clip.num_frames
+    metrics = clip_metrics(scores, toa, fps)
+    details = {"scores": scores, "toa": toa, "clip_ids": ids, "frames": frames_total, "wall_s": time.time() - t0,
+               "positives": int(sum(t >= 0 for t in toa)), "fps_model": meta["fps"], "fps_data": fps[0]}  # fmt: skip
+    return metrics, details
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Evaluate a student checkpoint (AP, mTTA, TTA@R80).")
+    p.add_argument("--checkpoint", required=True, help="student checkpoint (x, x.safetensors or x.json)")
+    p.add_argument("--data", required=True, type=Path, help="dataset folder")
+    p.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    p.add_argument("--format", default="auto", help="dataset format (default: auto-detect)")
+    p.add_argument("--max-clips", type=int, default=None, help="evaluate only the first N clips")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    p.add_argument(
+        "--resize", choices=RESIZE_MODES, default=None, help="frame fitting (default: the checkpoint's)"
+    )
+    p.add_argument("--scores", type=Path, default=None, help="also write per-frame scores to this .npz")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        metrics, details = evaluate_checkpoint(
+            args.checkpoint,
+            args.data,
+            args.split,
+            args.format,
+            args.max_clips,
+            args.device,
+            args.resize,
+            progress=not args.json,
+        )
+    except (ModelError, ValueError, OSError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1
+    if args.scores is not None:
+        arrays = {f"score/{cid}": s for cid, s in zip(details["clip_ids"], details["scores"], strict=True)}
+        np.savez(args.scores, toa=np.asarray(details["toa"]), **arrays)
+    if details["fps_model"] != details["fps_data"]:
+        print(
+            f"{PROG}: warning: model assumes {details['fps_model']} fps, data has {details['fps_data']}",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        n = len(details["clip_ids"])
+        print(f"{args.split}: {n} clips ({details['positives']} with an accident), {details['frames']} frames, "
+              f"{details['wall_s']:.1f} s")  # fmt: skip
+        for key, value in metrics.items():
+            unit = " s" if key.startswith(("mtta", "tta")) else ""
+            print(f"  {key:<9} {value:.4f}{unit}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

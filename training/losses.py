@@ -1,0 +1,323 @@
+"""TSD's losses, each a plain function of tensors, and :class:`TSDLoss` which combines the enabled ones.
+
+``L = l1 L_spatial + l2 L_temporal + l3 L_contrastive + l4 L_accident (+ l5 L_tta + l6 L_frequency)``
+with fixed weights or uncertainty weighting (learned log-variances ``s_i``:
+``sum_i l_i (exp(-s_i) L_i + s_i)``, Kendall et al. 2018, as in offline-to-online streaming distillation).
+
+Shapes: ``B`` clips, ``T`` frames; ``valid`` ``(B, T)`` marks real (not padded) frames. Frame
+indices and ``toa`` are relative to the first frame of the window; ``toa < 0`` means no accident.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from accident_anticipation_ros.training.config import LossConfig
+
+TERMS = ("spatial", "temporal", "contrastive", "accident", "tta", "frequency")
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` over the entries where ``mask`` is true (0 with a gradient when none is)."""
+    mask = mask.to(x.dtype)
+    return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def _fit(student: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize ``(M, C, h, w)`` student features to the teacher's ``size`` (avg-pool down, bilinear up)."""
+    if tuple(student.shape[-2:]) == tuple(size):
+        return student
+    if student.shape[-2] >= size[0] and student.shape[-1] >= size[1]:
+        return F.adaptive_avg_pool2d(student, size)
+    return F.interpolate(student, size=size, mode="bilinear", align_corners=False)
+
+
+def _standardize(x: torch.Tensor) -> torch.Tensor:
+    """Per-position standardisation over channels of ``(M, C, h, w)`` (a LayerNorm without affine)."""
+    return F.layer_norm(x.movedim(1, -1), x.shape[1:2]).movedim(-1, 1)
+
+
+def _stage_pairs(student_stages, teacher_stages, normalize: bool):
+    """Yield ``(student, teacher)`` as ``(B*T, C, h, w)`` float32 at the teacher's size."""
+    for s, t in zip(student_stages, teacher_stages, strict=True):
+        if s.shape[:3] != t.shape[:3]:
+            raise ValueError(
+                f"spatial distillation: student projection {tuple(s.shape)} and teacher feature "
+                f"{tuple(t.shape)} differ in (B, T, C); set the student's teacher_dims to the teacher's"
+            )
+        t = t.flatten(0, 1).float()
+        s = _fit(s.flatten(0, 1).float(), tuple(t.shape[-2:]))
+        yield s, (_standardize(t) if normalize else t)
+
+
+def spatial_loss(student_stages, teacher_stages, valid: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+    """``sum_l mean ||P_l f^S_l - f^T_l||^2`` over valid frames.
+
+    Args:
+        student_stages: 3 projections ``(B, T, C_l, h_l, w_l)`` (``ClipOutput.stage_proj``).
+        teacher_stages: 3 teacher features ``(B, T, C_l, h'_l, w'_l)``; student maps are resized to them.
+        valid: ``(B, T)`` bool.
+        normalize: Standardise teacher features over channels at each position first.
+    """
+    total = 0.0
+    for s, t in _stage_pairs(student_stages, teacher_stages, normalize):
+        per_frame = (s - t).pow(2).mean(dim=(1, 2, 3))  # (B*T,)
+        total = total + masked_mean(per_frame, valid.flatten())
+    return total
+
+
+def low_pass(x: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Box blur of ``(M, C, h, w)`` (stride 1, same size, padding excluded from the average)."""
+    pad = kernel // 2
+    y = F.avg_pool2d(x, kernel, stride=1, padding=pad, count_include_pad=False)
+    return y[..., : x.shape[-2], : x.shape[-1]]
+
+
+def frequency_loss(
+    student_stages,
+    teacher_stages,
+    valid: torch.Tensor,
+    kernel: int = 3,
+    high_weight: float = 1.0,
+    normalize: bool = True,
+) -> torch.Tensor:
+    """SDKD-style frequency-aligned distillation: low-pass parts and high-pass residuals matched apart.
+
+    ``low(x) = avgpool_k(x)``, ``high(x) = x - low(x)``; per stage ``mse(low_s, low_t) + high_weight *
+    mse(high_s, high_t)``, each normalised by the teacher part's mean energy so the small high band
+    is not drowned by the low band.
+    """
+    total = 0.0
+    flat_valid = valid.flatten()
+    for s, t in _stage_pairs(student_stages, teacher_stages, normalize):
+        ls, lt = low_pass(s, kernel), low_pass(t, kernel)
+        hs, ht = s - ls, t - lt
+        for part_s, part_t, w in ((ls, lt, 1.0), (hs, ht, high_weight)):
+            energy = masked_mean(part_t.pow(2).mean(dim=(1, 2, 3)), flat_valid).detach().clamp(min=1e-6)
+            per_frame = (part_s - part_t).pow(2).mean(dim=(1, 2, 3))
+            total = total + w * masked_mean(per_frame, flat_valid) / energy
+    return total
+
+
+def temporal_shift_loss(
+    pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, shift: int = 1, normalize: bool = True
+) -> torch.Tensor:
+    """Student at frame t predicts the teacher's final embedding at frame ``t + shift``.
+
+    Args:
+        pred: ``(B, T, D)`` the temporal head's output at every frame (``ClipOutput.next_embedding``).
+        target: ``(B, T, D)`` the teacher's embedding of the same frames (unshifted).
+        valid: ``(B, T)`` bool. A pair counts only when frames t and t + shift are both valid; frames
+            without a t + shift in the window are excluded.
+        shift: k >= 1.
+        normalize: Compare L2-normalised vectors (``||a - b||^2 = 2 - 2 cos``), else raw mean squared error.
+    """
+    if shift < 1:
+        raise ValueError(f"temporal shift must be >= 1, got {shift}")
+    T = pred.shape[1]
+    if target.shape[:2] != pred.shape[:2] or valid.shape != pred.shape[:2]:
+        raise ValueError(
+            f"temporal loss: pred {tuple(pred.shape)}, target {tuple(target.shape)}, valid {tuple(valid.shape)}"
+        )
+    if shift >= T:
+        return pred.sum() * 0.0
+    p, y = pred[:, : T - shift].float(), target[:, shift:].float()  # (B, T-k, D)
+    pair = valid[:, : T - shift] & valid[:, shift:]  # (B, T-k)
+    if normalize:
+        p, y = F.normalize(p, dim=-1), F.normalize(y, dim=-1)
+        per_pair = (p - y).pow(2).sum(dim=-1)
+    else:
+        per_pair = (p - y).pow(2).mean(dim=-1)
+    return masked_mean(per_pair, pair)
+
+
+def contrastive_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    text: torch.Tensor,
+    valid: torch.Tensor,
+    level: str = "frame",
+    temperature: float = 0.07,
+    teacher_temperature: float = 0.07,
+) -> torch.Tensor:
+    """Vision-language contrastive loss against a prompt bank, with the teacher's soft assignment as target.
+
+    The target distribution over the ``P`` prompts is ``softmax(cos(teacher image, prompt) / teacher_temperature)``;
+    the loss is its cross-entropy with ``softmax(cos(student embedding, prompt) / temperature)``.
+
+    Args:
+        student: ``(B, T, D)`` student embeddings (``ClipOutput.embedding``).
+        teacher: ``(B, T, D)`` teacher image embeddings of the same frames.
+        text: ``(P, D)`` prompt embeddings.
+        valid: ``(B, T)`` bool.
+        level: ``frame`` (per frame) or ``video`` (mean of the valid frames' normalised embeddings).
+    """
+    if student.shape[-1] != text.shape[-1] or teacher.shape[-1] != text.shape[-1]:
+        raise ValueError(
+            f"contrastive loss: student {student.shape[-1]}, teacher {teacher.shape[-1]} and text "
+            f"{text.shape[-1]} embedding widths differ; set the student's embed_dim to the teacher's"
+        )
+    s = F.normalize(student.float(), dim=-1)
+    t = F.normalize(teacher.float(), dim=-1)
+    txt = F.normalize(text.float(), dim=-1)
+    if level == "video":
+        w = valid.float().unsqueeze(-1)  # (B, T, 1)
+        s = F.normalize((s * w).sum(1) / w.sum(1).clamp(min=1.0), dim=-1)  # (B, D)
+        t = F.normalize((t * w).sum(1) / w.sum(1).clamp(min=1.0), dim=-1)
+        keep = valid.any(dim=1)  # (B,)
+    elif level == "frame":
+        keep = valid
+    else:
+        raise ValueError(f"contrastive level must be frame or video, got {level!r}")
+    target = F.softmax(t @ txt.T / teacher_temperature, dim=-1)  # (..., P)
+    logp = F.log_softmax(s @ txt.T / temperature, dim=-1)
+    return masked_mean(-(target * logp).sum(dim=-1), keep)
+
+
+def frame_index(valid: torch.Tensor) -> torch.Tensor:
+    """``(B, T)`` float frame indices 0..T-1 (relative to the window)."""
+    return torch.arange(valid.shape[1], device=valid.device, dtype=torch.float32).expand(valid.shape)
+
+
+def anticipation_loss(
+    logits: torch.Tensor, positive: torch.Tensor, toa: torch.Tensor, fps: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """Exponentially weighted cross-entropy of DSA / UString.
+
+    A positive clip's frame t has target 1 and weight ``exp(-max(0, (toa - t - 1) / fps))``; a negative
+    clip's frames have target 0 and weight 1. Mean over valid frames.
+
+    Args:
+        logits: ``(B, T)`` accident logits. positive: ``(B,)`` bool. toa: ``(B,)`` frame index of the
+        accident (window-relative; ignored for negatives). fps: ``(B,)``. valid: ``(B, T)`` bool.
+    """
+    t = frame_index(valid)
+    pos = positive.bool()[:, None].expand_as(logits)
+    penalty = ((toa[:, None] - t - 1) / fps[:, None]).clamp(min=0.0)
+    weight = torch.where(pos, torch.exp(-penalty), torch.ones_like(penalty))
+    ce = F.binary_cross_entropy_with_logits(logits.float(), pos.float(), reduction="none")
+    return masked_mean(weight * ce, valid)
+
+
+def tta_loss(
+    tta: torch.Tensor,
+    positive: torch.Tensor,
+    toa: torch.Tensor,
+    fps: torch.Tensor,
+    valid: torch.Tensor,
+    beta: float = 1.0,
+) -> torch.Tensor:
+    """Smooth L1 between the predicted time to accident and ``(toa - t) / fps`` on positive frames ``t < toa``."""
+    t = frame_index(valid)
+    target = (toa[:, None] - t) / fps[:, None]
+    keep = valid & positive.bool()[:, None] & (t < toa[:, None])
+    per_frame = F.smooth_l1_loss(tta.float(), target, reduction="none", beta=beta)
+    return masked_mean(per_frame, keep)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the losses need besides the student's outputs (one batch)."""
+
+    valid: torch.Tensor  # (B, T) bool
+    positive: torch.Tensor  # (B,) bool
+    toa: torch.Tensor  # (B,) float, window-relative frame index; < 0 for negatives
+    fps: torch.Tensor  # (B,) float
+    teacher_stages: tuple[torch.Tensor, ...] | None = None  # 3 x (B, T, C_l, h_l, w_l)
+    teacher_embedding: torch.Tensor | None = None  # (B, T, D)
+
+
+class UncertaintyWeighting(nn.Module):
+    """``sum_i w_i (exp(-s_i) L_i + s_i)`` with learned log-variances ``s_i`` (0 at start: the fixed weights)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = list(names)
+        self.log_vars = nn.Parameter(torch.zeros(len(self.names)))
+
+    def forward(self, parts: dict[str, torch.Tensor], weights: dict[str, float]) -> torch.Tensor:
+        total = 0.0
+        for i, name in enumerate(self.names):
+            s = self.log_vars[i]
+            total = total + weights[name] * (torch.exp(-s) * parts[name] + s)
+        return total
+
+
+class TSDLoss(nn.Module):
+    """The configured combination of the losses above.
+
+    Args:
+        cfg: Which terms, their weights and options.
+        text: ``(P, D)`` prompt embeddings (needed when the contrastive term is on).
+    """
+
+    def __init__(self, cfg: LossConfig, text: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.terms = [name for name in TERMS if getattr(cfg, name).enabled]
+        if not self.terms:
+            raise ValueError("every loss term is disabled; enable at least 'accident'")
+        self.weights = {name: float(getattr(cfg, name).weight) for name in self.terms}
+        if "contrastive" in self.terms and text is None:
+            raise ValueError("the contrastive loss needs prompt text embeddings")
+        self.register_buffer("text", text.float() if text is not None else None, persistent=False)
+        self.uncertainty = UncertaintyWeighting(self.terms) if cfg.weighting == "uncertainty" else None
+
+    @property
+    def needs_teacher(self) -> bool:
+        return any(n in self.terms for n in ("spatial", "temporal", "contrastive", "frequency"))
+
+    def parts(self, out, tg: Targets) -> dict[str, torch.Tensor]:
+        """Each enabled term's value (unweighted)."""
+        c = self.cfg
+        if self.needs_teacher and (tg.teacher_embedding is None or tg.teacher_stages is None):
+            raise ValueError(f"loss terms {self.terms} need teacher targets, the batch has none")
+        parts: dict[str, torch.Tensor] = {}
+        if "spatial" in self.terms:
+            parts["spatial"] = spatial_loss(out.stage_proj, tg.teacher_stages, tg.valid, c.spatial.normalize)
+        if "frequency" in self.terms:
+            parts["frequency"] = frequency_loss(
+                out.stage_proj,
+                tg.teacher_stages,
+                tg.valid,
+                c.frequency.kernel,
+                c.frequency.high_weight,
+                c.spatial.normalize,
+            )
+        if "temporal" in self.terms:
+            parts["temporal"] = temporal_shift_loss(
+                out.next_embedding, tg.teacher_embedding, tg.valid, c.temporal.shift, c.temporal.normalize
+            )
+        if "contrastive" in self.terms:
+            cc = c.contrastive
+            parts["contrastive"] = contrastive_loss(
+                out.embedding,
+                tg.teacher_embedding,
+                self.text,
+                tg.valid,
+                cc.level,
+                cc.temperature,
+                cc.teacher_temperature,
+            )
+        if "accident" in self.terms:
+            parts["accident"] = anticipation_loss(out.risk_logit, tg.positive, tg.toa, tg.fps, tg.valid)
+        if "tta" in self.terms:
+            parts["tta"] = tta_loss(out.tta, tg.positive, tg.toa, tg.fps, tg.valid, c.tta.beta)
+        return parts
+
+    def forward(self, out, tg: Targets) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(total, parts)``; ``parts`` are detached, for logging."""
+        parts = self.parts(out, tg)
+        if self.uncertainty is not None:
+            total = self.uncertainty(parts, self.weights)
+        else:
+            total = sum(self.weights[n] * parts[n] for n in self.terms)
+        if not math.isfinite(float(total.detach())):
+            bad = {n: float(v.detach()) for n, v in parts.items()}
+            raise FloatingPointError(f"loss is not finite: {bad}")
+        return total, {n: v.detach() for n, v in parts.items()}

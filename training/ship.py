@@ -1,0 +1,61 @@
+"""Ship a trained student: copy its checkpoint (optionally as float16) and export the ONNX step graph from it.
+
+    python -m accident_anticipation_ros.training.ship --checkpoint runs/tsd-nano-synth/best/tsd-nano \
+        --out models/tsd-nano --half
+
+Writes ``<out>.safetensors`` + ``<out>.json`` and ``<out>.onnx``; the ONNX ``aar.model_hash`` is the
+sha256 of the shipped safetensors file. float16 halves the checkpoint; it loads back as float32
+(``load_checkpoint`` casts), and the ONNX graph is exported from exactly those rounded weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from accident_anticipation_ros.model.errors import ModelError
+
+PROG = "python -m accident_anticipation_ros.training.ship"
+_RESERVED = ("format", "model_name", "config", "reparameterized", "weights_sha256", "model_hash")
+
+
+def ship(checkpoint: str | Path, out: str | Path, half: bool = False) -> dict:
+    """Copy ``checkpoint`` to ``out`` (float16 with ``half``) and export ``out.onnx``; return file facts."""
+    from accident_anticipation_ros.model.checkpoint import load_checkpoint, save_checkpoint
+    from accident_anticipation_ros.model.export import export_onnx
+
+    model, meta = load_checkpoint(checkpoint)
+    extra = {k: v for k, v in meta.items() if k not in _RESERVED}
+    extra["shipped_from"] = {"checkpoint": str(checkpoint), "sha256": meta["model_hash"], "float16": half}
+    if half:
+        model = model.half()
+    weights, config = save_checkpoint(model, out, extra=extra)
+    report = export_onnx(weights, weights.with_suffix(".onnx"))
+    files = [weights, config, report.path]
+    return {
+        "files": {str(p): p.stat().st_size for p in files},
+        "total_bytes": sum(p.stat().st_size for p in files),
+        "model_hash": report.model_hash,
+        "onnx_max_rel_error": report.max_rel_error,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description="Copy a student checkpoint and export its ONNX graph.")
+    p.add_argument("--checkpoint", required=True, help="trained checkpoint (x, x.safetensors or x.json)")
+    p.add_argument("--out", required=True, type=Path, help="output stem, e.g. models/tsd-nano")
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    args = p.parse_args(argv)
+    try:
+        result = ship(args.checkpoint, args.out, args.half)
+    except (ModelError, OSError) as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
