@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         ("video-level AP", f"{s['video_ap']:.3f}"),
         ("node latency p50 / p95 (ms)", f"{s['latency_p50_ms']:.1f} / {s['latency_p95_ms']:.1f}"),
         ("processed fps", f"{s['processed_fps']:.1f}"),
-        ("frames dropped by the node", f"{s['dropped_frames']} of {s['frames']}"),
+        ("frames without AccidentRisk (dropped)", f"{s['dropped_frames']} of {s['frames']}"),
     ]
     width = max(len(k) for k, _ in rows)
     print("\n" + "=" * (width + 14))
