@@ -11,7 +11,12 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from accident_anticipation_ros.model.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
+from accident_anticipation_ros.model.checkpoint import (
+    checkpoint_paths,
+    load_checkpoint,
+    read_json_object,
+    save_checkpoint,
+)
 from accident_anticipation_ros.model.config import StudentConfig
 from accident_anticipation_ros.model.errors import CheckpointError
 from accident_anticipation_ros.model.student import TSDStudent
@@ -43,13 +48,8 @@ def load_student(
 ) -> tuple[TSDStudent, dict[str, Any]]:
     """Load a TSD (``aar-student-1``) or GRU ablation student; ``meta['config']`` is a StudentConfig."""
     weights, config = checkpoint_paths(path)
-    if not config.is_file():
-        raise CheckpointError(f"{config}: checkpoint config file not found")
-    try:
-        meta = json.loads(config.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{config}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != GRU_FORMAT:
+    meta = read_json_object(config)
+    if meta.get("format") != GRU_FORMAT:
         return load_checkpoint(path, device)
     if not weights.is_file():
         raise CheckpointError(f"{weights}: checkpoint weights file not found")

@@ -145,9 +145,8 @@ def _read_header(weights: Path) -> dict[str, Any]:
     return header
 
 
-def read_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate the checkpoint's JSON (without the weights)."""
-    _, config = checkpoint_paths(path)
+def read_json_object(config: Path) -> dict[str, Any]:
+    """A checkpoint's JSON file as a dict; CheckpointError naming the file when missing or malformed."""
     if not config.is_file():
         raise CheckpointError(f"{config}: checkpoint config file not found")
     try:
@@ -156,6 +155,13 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{config}: not valid JSON ({err})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{config}: must hold a JSON object")
+    return meta
+
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate the checkpoint's JSON (without the weights)."""
+    _, config = checkpoint_paths(path)
+    meta = read_json_object(config)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{config}: 'format' must be {FORMAT!r}, got {meta.get('format')!r}")
     for key in ("config", "reparameterized"):
