@@ -80,7 +80,7 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
         unknown = sorted(set(only) - set(variants))
         if unknown:
             raise TrainingError(f"unknown variant(s) {unknown}; known: {', '.join(variants)}")
-        variants = {k: v for k, v in variants.items() if k in only}
+        variants = {k: variants[k] for k in only}  # in the order asked for
     base = load_yaml(ab.base)
     cache_dir = (base.get("cache") or {}).get("dir") or str(out / "cache")  # shared by all variants
     rows = []
