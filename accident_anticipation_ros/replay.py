@@ -396,7 +396,7 @@ def replay_offline(
     from accident_anticipation_ros.runtime.backend import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import StreamSession
-    from accident_anticipation_ros.visualization import draw_overlay
+    from accident_anticipation_ros.visualization import draw_result_overlay
 
     label_topic = label_topic or DEFAULT_LABEL_TOPIC
     params = NodeParams()
@@ -446,17 +446,7 @@ def replay_offline(
                 recorder.write_msg(f"{prefix}/risk", ACCIDENT_RISK, stamp_ns, out_msg)
                 risk += 1
                 if overlay:
-                    img = draw_overlay(
-                        rgb,
-                        result.probability,
-                        result.probability_smoothed,
-                        result.level,
-                        result.alert,
-                        result.time_to_accident,
-                        risk_map=result.risk_map,
-                        camera=camera,
-                        max_width=params.overlay_max_width,
-                    )
+                    img = draw_result_overlay(rgb, result, camera=camera, max_width=params.overlay_max_width)
                     fields = encode_image_fields(img, "rgb8")
                     recorder.write_msg(
                         f"{prefix}/overlay",

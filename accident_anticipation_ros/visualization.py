@@ -83,6 +83,21 @@ def draw_overlay(
     return img
 
 
+def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: int = 640) -> np.ndarray:
+    """:func:`draw_overlay` for a session's ``RiskResult`` (what the node and offline replay draw)."""
+    return draw_overlay(
+        rgb,
+        result.probability,
+        result.probability_smoothed,
+        result.level,
+        result.alert,
+        result.time_to_accident,
+        risk_map=result.risk_map,
+        camera=camera,
+        max_width=max_width,
+    )
+
+
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color, thick: int) -> None:
     """Text on a dark box, legible on any background."""
     (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)

@@ -37,7 +37,7 @@ from accident_anticipation_ros.frame_slots import LatestFrameSlots
 from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
 from accident_anticipation_ros.node.markers import risk_markers
 from accident_anticipation_ros.stream_stats import StreamStats
-from accident_anticipation_ros.visualization import draw_overlay
+from accident_anticipation_ros.visualization import draw_result_overlay
 
 try:  # Jazzy
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -303,17 +303,7 @@ class AnticipationNode(LifecycleNode):
         if rate <= 0 or now - cam.last_overlay < 1.0 / rate or not cam.overlay_pub.get_subscription_count():
             return
         cam.last_overlay = now
-        overlay = draw_overlay(
-            rgb,
-            result.probability,
-            result.probability_smoothed,
-            result.level,
-            result.alert,
-            result.time_to_accident,
-            risk_map=result.risk_map,
-            camera=cam.name,
-            max_width=self.params.overlay_max_width,
-        )
+        overlay = draw_result_overlay(rgb, result, camera=cam.name, max_width=self.params.overlay_max_width)
         cam.overlay_pub.publish(rgb_to_image(overlay, header=msg.header, encoding="rgb8"))
 
     # ------------------------------------------------------------------ info and diagnostics
