@@ -78,10 +78,13 @@ def count_gflops(fn: Callable[[], object]) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def ort_session(path: Path, threads: int):
+def ort_session(path: Path, threads: int, spinning: bool = True):
+    """A CPU session; ``spinning=False`` parks idle workers (several sessions timed in turns)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -209,8 +212,12 @@ def round_robin(
     rounds: int,
     warmup: int = 1,
     clock: Callable[[], float] = time.perf_counter,
+    pause: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Time several functions in turns, so that a changing machine load hits them alike (ms)."""
+    """Time several functions in turns, so that a changing machine load hits them alike (ms).
+
+    ``pause`` seconds (untimed) after each call let the thread pool that just ran park its workers.
+    """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -220,6 +227,8 @@ def round_robin(
             t0 = clock()
             fn()
             times[name][i] = clock() - t0
+            if pause:
+                time.sleep(pause)
     return {name: t * 1e3 for name, t in times.items()}
 
 
@@ -320,7 +329,11 @@ def bench_stream(backend, args) -> dict:
 
 
 def window_runners(torch_backend, args, workdir: Path) -> tuple[dict, dict]:
-    """Baselines (a) and (b) as ONNX Runtime callables, and their GFLOPs per step."""
+    """Baselines (a) and (b) as ONNX Runtime callables, and their GFLOPs per step.
+
+    (b) runs two sessions per step: they park idle workers, or each one's spinning workers would
+    slow the other (54 vs 89 ms per step measured on 2 threads).
+    """
     import torch
 
     model, cfg, T = torch_backend.model, torch_backend.model.cfg, args.window
@@ -337,13 +350,14 @@ def window_runners(torch_backend, args, workdir: Path) -> tuple[dict, dict]:
     tokens = _trunk_module(model)
     image = torch.from_numpy(rng.standard_normal((1, 3, H, W), dtype=np.float32))
     trunk = ort_session(
-        export(tokens, (image,), workdir / "tokens.onnx", ["image"], ["tokens"]), args.threads
+        export(tokens, (image,), workdir / "tokens.onnx", ["image"], ["tokens"]), args.threads, False
     )
     temporal = _temporal_transformer(cfg.rwkv_dim, cfg.num_heads, T).eval()
     cache = np.zeros((T, cfg.num_tokens, cfg.rwkv_dim), np.float32)
     head = ort_session(
         export(temporal, (torch.from_numpy(cache),), workdir / "temporal.onnx", ["tokens"], ["risk", "map"]),
         args.threads,
+        False,
     )
     slot, image_feed = [0], {"image": image.numpy()}
 
@@ -393,17 +407,26 @@ def matmul_runners(threads: int, workdir: Path, n: int = 2048) -> dict[str, Call
     return {"matmul_numpy": lambda: a @ b, "matmul_onnx": lambda: sess.run(None, {"a": a, "b": b})}
 
 
-def bench_paired(name: str, ort_backend, torch_backend, gflops: float, args, workdir: Path) -> dict:
-    """The recurrent step of ``name`` against the baselines and references, timed in turns."""
+def bench_paired(name: str, onnx_path: Path, torch_backend, gflops: float, args, workdir: Path) -> dict:
+    """The recurrent step of ``name`` against the baselines and references, timed in turns.
+
+    A 50 ms untimed pause follows every call: with more than one thread, the workers of the thread
+    pool that just ran (ONNX Runtime's or BLAS's) keep spinning for a while and would otherwise take
+    the cores from the next one (measured on 2 threads: tsd-s0 60 ms per step in turns without the
+    pause, 24-25 ms with it and alone).
+    """
+    from accident_anticipation_ros.runtime.backend import create_backend
+
     key = short(name)
-    runners: dict[str, Callable] = {"recurrent": stepper(ort_backend)}
+    recurrent_backend = create_backend(onnx_path, kind="onnxruntime", threads=args.threads)
+    runners: dict[str, Callable] = {"recurrent": stepper(recurrent_backend)}
     window_gflops: dict[str, float] = {}
     if not args.skip_windows:
         more, window_gflops = window_runners(torch_backend, args, workdir)
         runners.update(more)
     out: dict = {"paired_model": name}
     if not args.skip_mci0:
-        size = (ort_backend.info.input_height, ort_backend.info.input_width)
+        size = (recurrent_backend.info.input_height, recurrent_backend.info.input_width)
         runners["mci0_trunk"], out["mci0_trunk_gflops"], out["mci0_trunk_params_m"] = mci0_runner(
             size, args, workdir
         )
@@ -412,7 +435,9 @@ def bench_paired(name: str, ort_backend, torch_backend, gflops: float, args, wor
         runners.update(matmul_runners(args.threads, workdir))
         if args.clock == "thread":  # BLAS threads are not the calling thread: only ORT's MatMul counts
             del runners["matmul_numpy"]
-    times = {k: float(np.median(v)) for k, v in round_robin(runners, args.rounds, clock=args.timer).items()}
+    pause = 0.05 if args.threads > 1 else 0.0
+    timed = round_robin(runners, args.rounds, clock=args.timer, pause=pause)
+    times = {k: float(np.median(v)) for k, v in timed.items()}
     recurrent = times["recurrent"]
     out[f"{key}_paired_step_ms"] = recurrent
     rate = gflops / recurrent * 1e3
@@ -511,10 +536,12 @@ def main(argv: list[str]) -> int:
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="aar-bench-") as tmp:
         workdir = Path(tmp)
-        backends = {}
+        backends, onnx_paths = {}, {}
         for name in models:
             log(f"[bench] {name}: export, latency, FLOPs")
-            measured, *backends[name] = bench_student(name, build_student(name, workdir), args)
+            files = build_student(name, workdir)
+            onnx_paths[name] = files[1]
+            measured, *backends[name] = bench_student(name, files, args)
             results.update(measured)
         if args.stream_model:
             log(f"[bench] one stream of {args.stream_frames} frames ({args.stream_model})")
@@ -523,7 +550,14 @@ def main(argv: list[str]) -> int:
             log(f"[bench] {args.paired_model} against the baselines, in turns ({args.rounds} rounds)")
             gflops = results[f"{short(args.paired_model)}_gflops"]
             results.update(
-                bench_paired(args.paired_model, *backends[args.paired_model], gflops, args, workdir)
+                bench_paired(
+                    args.paired_model,
+                    onnx_paths[args.paired_model],
+                    backends[args.paired_model][1],
+                    gflops,
+                    args,
+                    workdir,
+                )
             )
     results.update(targets(results))
     results["bench_seconds"] = time.perf_counter() - t_start
