@@ -27,6 +27,7 @@ import torch.nn as nn
 
 from accident_anticipation_ros.model.checkpoint import load_checkpoint, state_dict_sha256
 from accident_anticipation_ros.model.errors import ExportError, ModelError
+from accident_anticipation_ros.model.onnx_storage import store_exact_float16
 from accident_anticipation_ros.model.state import StudentState, random_state, state_names
 from accident_anticipation_ros.model.student import TSDStudent
 
@@ -62,6 +63,7 @@ class ExportReport:
     frames_checked: int
     max_rel_error: float  # max over outputs, states and frames of max|onnx - torch| / max|torch|
     per_output: dict[str, float]
+    float16_initializers: int = 0  # weights stored as float16 (losslessly) with ``float16_storage``
 
 
 def rel_error(actual: np.ndarray | torch.Tensor, reference: np.ndarray | torch.Tensor) -> float:
@@ -167,6 +169,7 @@ def export_onnx(
     frames: int = 8,
     tolerance: float = 1e-4,
     threads: int = 0,
+    float16_storage: bool = False,
 ) -> ExportReport:
     """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
 
@@ -181,6 +184,9 @@ def export_onnx(
         frames: Frames run through ONNX Runtime for the parity check (0 skips it).
         tolerance: Max relative error allowed between ONNX Runtime and PyTorch.
         threads: ONNX Runtime intra-op threads for the check (0: its default).
+        float16_storage: Store every float32 weight that float16 holds exactly as float16 (widened
+            by a ``Cast``; see :mod:`~accident_anticipation_ros.model.onnx_storage`): about half
+            the file for a checkpoint shipped in float16, the same numbers.
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance
@@ -211,6 +217,7 @@ def export_onnx(
     try:
         _torch_export(StepGraph(deployed), path, opset)
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
+        converted = store_exact_float16(proto).converted if float16_storage else 0
         for key, value in onnx_metadata(deployed, model_hash, fps, mean, std).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
@@ -229,7 +236,7 @@ def export_onnx(
             f"{path}: ONNX Runtime differs from PyTorch by {worst:.2e} > {tolerance:.0e} (relative) in {bad}; "
             "file removed"
         )
-    return ExportReport(path, deployed.cfg.name, model_hash, opset, frames, worst, errors)
+    return ExportReport(path, deployed.cfg.name, model_hash, opset, frames, worst, errors, converted)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=None, help="override the checkpoint's frame rate")
     parser.add_argument("--frames", type=int, default=8, help="frames for the ONNX Runtime parity check")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max relative error vs PyTorch")
+    parser.add_argument(
+        "--float16-storage",
+        action="store_true",
+        help="store the weights float16 holds exactly as float16 (smaller file, same outputs)",
+    )
     return parser
 
 
@@ -256,6 +268,7 @@ def main(argv: list[str]) -> int:
             opset=args.opset,
             frames=args.frames,
             tolerance=args.tolerance,
+            float16_storage=args.float16_storage,
         )
     except (ModelError, OSError) as err:
         print(f"accident-anticipation export: error: {err}", file=sys.stderr)

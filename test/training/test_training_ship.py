@@ -18,6 +18,7 @@ def test_ship_half_precision_checkpoint_and_onnx(tmp_path):
     facts = ship(tmp_path / "trained", tmp_path / "models/tsd-test", half=True)
     weights = tmp_path / "models/tsd-test.safetensors"
     assert facts["model_hash"] == file_sha256(weights)
+    assert facts["onnx_float16_initializers"] > 0  # the float16 weights are stored as such in the ONNX too
     props = {p.key: p.value for p in onnx.load(str(tmp_path / "models/tsd-test.onnx")).metadata_props}
     assert props["aar.model_hash"] == file_sha256(weights) and props["aar.fps"] == "20.0"
     shipped, meta = load_checkpoint(weights)
