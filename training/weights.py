@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import torch
 
+from accident_anticipation_ros.model.checkpoint import file_sha256
+from accident_anticipation_ros.model.state_dict import state_dict_problems
 from accident_anticipation_ros.training.errors import TeacherError
+
+__all__ = ["file_sha256", "load_strict", "read_state_dict"]
 
 _WRAPPERS = ("state_dict", "model", "model_state_dict", "module")
 
@@ -53,31 +56,9 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in sd.items()}
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_strict(module: torch.nn.Module, sd: dict[str, torch.Tensor], source: str) -> None:
     """``load_state_dict(strict=True)`` with an error that lists missing, unexpected and mismatched keys."""
-    want = module.state_dict()
-    missing = sorted(set(want) - set(sd))
-    unexpected = sorted(set(sd) - set(want))
-    mismatched = [
-        f"{k}: model {tuple(want[k].shape)} vs file {tuple(sd[k].shape)}"
-        for k in sorted(set(want) & set(sd))
-        if want[k].shape != sd[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing (first: {missing[:4]})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected (first: {unexpected[:4]})")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatches (first: {mismatched[:3]})")
+    problems = state_dict_problems(module.state_dict(), sd, first=4)
     if problems:
         raise TeacherError(f"{source}: weights do not fit the model: " + "; ".join(problems))
     module.load_state_dict(sd, strict=True)

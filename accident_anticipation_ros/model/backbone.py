@@ -16,6 +16,7 @@ from timm.models.fastvit import FastVitStage, PatchEmbed, convolutional_stem
 
 from accident_anticipation_ros.model.config import StudentConfig
 from accident_anticipation_ros.model.errors import CheckpointError
+from accident_anticipation_ros.model.state_dict import state_dict_problems
 
 _DOWN_PATCH, _DOWN_STRIDE, _REPMIXER_KERNEL = 7, 2, 3
 
@@ -110,23 +111,11 @@ def load_mci_trunk(
         )
     want = trunk.state_dict()
     taken = {k: v for k, v in sd.items() if k.startswith(("stem.", "stages.0.", "stages.1.", "stages.2."))}
-    missing = sorted(set(want) - set(taken))
-    unexpected = sorted(set(taken) - set(want))
-    mismatched = [
-        f"{k}: student {tuple(want[k].shape)} vs teacher {tuple(taken[k].shape)}"
-        for k in sorted(set(want) & set(taken))
-        if want[k].shape != taken[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing (first: {missing[:5]})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected (first: {unexpected[:5]}); is the teacher deeper?")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatches (first: {mismatched[:5]})")
+    problems = state_dict_problems(want, taken, ("student", "teacher"))
     if problems:
+        hint = " (is the teacher deeper?)" if set(taken) - set(want) else ""
         raise CheckpointError(
-            "teacher trunk does not fit the student stem + stages 1-3: " + "; ".join(problems)
+            "teacher trunk does not fit the student stem + stages 1-3: " + "; ".join(problems) + hint
         )
     trunk.load_state_dict(taken, strict=True)
 
