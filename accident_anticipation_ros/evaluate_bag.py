@@ -231,10 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         ev = evaluate_bags(args.bags, args.camera, args.labels_bag)
-    except (BagError, ValueError) as exc:
-        print(f"evaluate-bag: {exc}", file=sys.stderr)
+        out = write_report(ev, args.out or Path(str(args.bags[0]).rstrip("/") + "_report"))
+    except (BagError, ValueError, OSError) as exc:
+        print(f"evaluate-bag: error: {exc}", file=sys.stderr)
         return 1
-    out = write_report(ev, args.out or Path(str(args.bags[0]).rstrip("/") + "_report"))
     if args.json:
         print(json.dumps(ev.summary()))
     else:

@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         frames, fps = overlay_frames(args.bag, args.camera, args.clip)
         out = write_video(frames, args.out, args.fps or fps)
-    except (BagError, ValueError) as exc:
-        print(f"render: {exc}", file=sys.stderr)
+    except (BagError, ValueError, OSError) as exc:
+        print(f"render: error: {exc}", file=sys.stderr)
         return 1
     print(f"render: {len(frames)} frames at {args.fps or fps:g} fps -> {out}")
     return 0

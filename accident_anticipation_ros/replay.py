@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                 overlay_rate=args.overlay_rate,
                 timeout=args.timeout,
             )
-    except (BagError, BackendError, RuntimeError, FileExistsError) as exc:
-        print(f"replay: {exc}", file=sys.stderr)
+    except (BagError, BackendError, RuntimeError, ValueError, OSError) as exc:  # OSError: FileExistsError too
+        print(f"replay: error: {exc}", file=sys.stderr)
         return 1
     print(
         f"replay: {summary.frames} frames of camera '{summary.camera}' -> {summary.risk_messages} AccidentRisk, "

@@ -113,3 +113,7 @@ def test_missing_topic_and_truncated_bag_are_clear_errors(tmp_path, capsys, eval
     assert "rec" in err and ("truncated" in err or "corrupt" in err or "cannot" in err), err
     assert main([str(tmp_path / "nothing")]) == 1
     assert "does not exist" in capsys.readouterr().err
+    write_recording(tmp_path / "good", [np.linspace(0, 1, 10)], [1], [9.0])
+    (tmp_path / "file").write_text("")
+    assert main([str(tmp_path / "good"), "--out", str(tmp_path / "file" / "r")]) == 1  # unwritable report
+    assert capsys.readouterr().err.startswith("evaluate-bag: error: ")

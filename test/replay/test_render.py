@@ -26,3 +26,6 @@ def test_render_errors(eval_bag, nano_onnx, tmp_path, capsys):
     replay_offline(eval_bag, tmp_path / "rec", nano_onnx, overlay=True)
     assert main([str(tmp_path / "rec"), "--out", str(tmp_path / "x.gif"), "--clip", "nope"]) == 1
     assert "no clip 'nope'" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main([str(tmp_path / "rec"), "--out", str(tmp_path / "file" / "x.gif")]) == 1  # unwritable
+    assert capsys.readouterr().err.startswith("render: error: ")

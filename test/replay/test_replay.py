@@ -55,6 +55,10 @@ def test_replay_errors_are_clear(eval_bag, nano_onnx, tmp_path, capsys):
     assert run(eval_bag, "--camera-topic", "/nope", "--offline", "--model", nano_onnx) == 1
     err = capsys.readouterr().err
     assert "/nope" in err and "/camera/image_raw" in err, err
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "out"  # under a regular file: cannot be created
+    assert main([str(eval_bag), "--out", str(out), "--offline", "--model", nano_onnx]) == 1
+    assert capsys.readouterr().err.startswith("replay: error: ")
 
 
 def test_replay_without_a_node_times_out_with_advice(eval_bag, tmp_path, ros_env, monkeypatch, capsys):
