@@ -15,6 +15,13 @@ epochs), and optionally its own variants (``name: [key=value, ...]``). Default v
 Every variant trains in ``<out>/<variant>`` (skipped when its ``summary.json`` exists, so an ablation
 can be continued), shares the base config's cache (or ``<out>/cache``), picks its best checkpoint on val and is then evaluated on
 the test split. Writes ``<out>/ablation.md`` (AP, mTTA, TTA@R80, params) and ``<out>/ablation.json``.
+
+One seed is noise on small benchmarks: ``--seeds 0,1,2`` trains every variant once per seed (the base
+config's seed in ``<out>/<variant>``, the others in ``<out>/seed<k>/<variant>``) and adds a table of
+mean and standard deviation over the seeds. ``--test-data DIR`` scores on another dataset folder (e.g.
+a larger test set drawn from the same generator). Each score is kept next to its run
+(``eval-<split>-<digest>.json``, keyed by data folder, split and checkpoint hash), so re-running the
+command only trains and scores what is new.
 """
 
 from __future__ import annotations
@@ -49,12 +56,16 @@ class AblationConfig:
     overrides: ``key=value`` applied to every variant (before the variant's own).
     variants: ``name -> [key=value, ...]``; empty: :data:`DEFAULT_VARIANTS`.
     test_split: Split the variants are scored on (None: the base config's ``data.test_split``).
+    test_data: Dataset folder the variants are scored on (None: the base config's ``data.root``).
+    seeds: Training seeds, each variant trained once per seed (empty: the base config's ``train.seed``).
     """
 
     base: str
     overrides: tuple[str, ...] = ()
     variants: dict[str, list[str]] = field(default_factory=dict)
     test_split: str | None = None
+    test_data: str | None = None
+    seeds: tuple[int, ...] = ()
 
 
 def load_ablation(path: str | Path) -> AblationConfig:
@@ -67,10 +78,13 @@ def load_ablation(path: str | Path) -> AblationConfig:
 
 
 def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = None, extra: list[str] = (),
-                 progress: bool = True) -> list[dict]:  # fmt: skip
-    """Train and evaluate every variant; returns one row per variant (also written to ``out``)."""
+                 progress: bool = True, seeds: list[int] | None = None,
+                 test_data: str | Path | None = None) -> list[dict]:  # fmt: skip
+    """Train and evaluate every variant (once per seed); returns one row per run (also written to ``out``).
+
+    ``seeds`` and ``test_data`` override the ablation YAML's ``seeds`` and ``test_data``.
+    """
     from accident_anticipation_ros.training.config import train_config_from_dict
-    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint
     from accident_anticipation_ros.training.trainer import Trainer
 
     ab = load_ablation(config)
@@ -82,39 +96,97 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
             raise TrainingError(f"unknown variant(s) {unknown}; known: {', '.join(variants)}")
         variants = {k: variants[k] for k in only}  # in the order asked for
     base = load_yaml(ab.base)
+    base_seed = train_config_from_dict(
+        apply_overrides(base, [*ab.overrides, *extra], str(config)), str(config)
+    ).train.seed
+    seed_list = list(dict.fromkeys(seeds or ab.seeds or [base_seed]))
     cache_dir = (base.get("cache") or {}).get("dir") or str(out / "cache")  # shared by all variants
     rows = []
-    for name, items in variants.items():
-        run_dir = out / name
-        overrides = [*ab.overrides, *extra, *items, f"name={name}", f"out_dir={run_dir}", f"cache.dir={cache_dir}",
-                     f"train.progress={'true' if progress else 'false'}"]  # fmt: skip
-        cfg = train_config_from_dict(
-            apply_overrides(base, overrides, str(config)), f"{config} (variant {name})"
-        )
-        summary_path = run_dir / "summary.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else Trainer(cfg).fit()
-        split = ab.test_split or cfg.data.test_split
-        metrics, details = evaluate_checkpoint(summary["checkpoint"], cfg.data.root, split, cfg.data.format)
-        row = {"variant": name, "overrides": list(items), "test": metrics, "val": summary["best"],
-               "params": summary["params"], "train_wall_s": summary["wall_s"], "steps": summary["steps"],
-               "test_clips": len(details["clip_ids"])}  # fmt: skip
-        rows.append(row)
-        (out / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
-        (out / "ablation.md").write_text(markdown_table(rows, split))
+    for seed in seed_list:
+        for name, items in variants.items():
+            run_dir = out / name if seed == base_seed else out / f"seed{seed}" / name
+            overrides = [*ab.overrides, *extra, *items, f"train.seed={seed}", f"name={name}",
+                         f"out_dir={run_dir}", f"cache.dir={cache_dir}",
+                         f"train.progress={'true' if progress else 'false'}"]  # fmt: skip
+            cfg = train_config_from_dict(
+                apply_overrides(base, overrides, str(config)), f"{config} (variant {name}, seed {seed})"
+            )
+            summary_path = run_dir / "summary.json"
+            summary = json.loads(summary_path.read_text()) if summary_path.is_file() else Trainer(cfg).fit()
+            split = ab.test_split or cfg.data.test_split
+            data = str(test_data or ab.test_data or cfg.data.root)
+            fmt = cfg.data.format if data == str(cfg.data.root) else "auto"
+            metrics, clips = scored(run_dir, summary["checkpoint"], data, split, fmt)
+            row = {"variant": name, "seed": seed, "overrides": list(items), "test": metrics, "val": summary["best"],
+                   "params": summary["params"], "train_wall_s": summary["wall_s"], "steps": summary["steps"],
+                   "test_data": data, "test_clips": clips}  # fmt: skip
+            rows.append(row)
+            (out / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
+            table = markdown_table(rows, split)
+            if len(seed_list) > 1:
+                table += "\n" + seed_summary_table(rows, split)
+            (out / "ablation.md").write_text(table)
     return rows
 
 
+def scored(run_dir: Path, checkpoint: str, data: str, split: str, fmt: str) -> tuple[dict, int]:
+    """Metrics of ``checkpoint`` on ``data``/``split`` and the clip count, kept in ``run_dir`` for reuse."""
+    import hashlib
+
+    from accident_anticipation_ros.model.checkpoint import checkpoint_paths, file_sha256
+    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint
+
+    weights_sha = file_sha256(checkpoint_paths(checkpoint)[0])
+    key = hashlib.sha256(f"{Path(data).resolve()}|{split}|{weights_sha}".encode()).hexdigest()[:12]
+    path = run_dir / f"eval-{split}-{key}.json"
+    if path.is_file():
+        kept = json.loads(path.read_text())
+        return kept["metrics"], kept["clips"]
+    metrics, details = evaluate_checkpoint(checkpoint, data, split, fmt)
+    kept = {"data": str(data), "split": split, "weights_sha256": weights_sha, "metrics": metrics,
+            "clips": len(details["clip_ids"])}  # fmt: skip
+    path.write_text(json.dumps(kept, indent=2) + "\n")
+    return metrics, kept["clips"]
+
+
 def markdown_table(rows: list[dict], split: str) -> str:
-    """The ablation as a markdown table (test metrics; val AP for reference)."""
+    """The ablation as a markdown table, one row per run (test metrics; val AP for reference)."""
+    seeds = len({r.get("seed") for r in rows}) > 1
     lines = [
-        f"| variant | {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | params | val AP | train (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| variant |{' seed |' if seeds else ''} {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | params | val AP | train (s) |",
+        "|---|---|---|---|---|---|---|---|" + ("---|" if seeds else ""),
     ]
     for r in rows:
         t = r["test"]
+        seed = f" {r.get('seed')} |" if seeds else ""
         lines.append(
-            f"| {r['variant']} | {100 * t['ap']:.1f} | {t['mtta']:.2f} | {t['tta_r80']:.2f} | {t['mtta_toa']:.2f} | "
+            f"| {r['variant']} |{seed} {100 * t['ap']:.1f} | {t['mtta']:.2f} | {t['tta_r80']:.2f} | {t['mtta_toa']:.2f} | "
             f"{r['params'] / 1e6:.2f}M | {100 * r['val']['ap']:.1f} | {r['train_wall_s']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def seed_summary_table(rows: list[dict], split: str) -> str:
+    """Mean +- standard deviation over seeds per variant (sample std; n seeds in the last column)."""
+    import numpy as np
+
+    lines = [
+        f"| variant | {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | val AP | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(r["variant"] for r in rows):
+        runs = [r for r in rows if r["variant"] == name]
+
+        def cell(values, scale: float = 1.0, digits: int = 2) -> str:
+            v = np.asarray(values, float) * scale
+            sd = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+            return f"{v.mean():.{digits}f} +- {sd:.{digits}f}"
+
+        t = [r["test"] for r in runs]
+        lines.append(
+            f"| {name} | {cell([x['ap'] for x in t], 100, 1)} | {cell([x['mtta'] for x in t])} | "
+            f"{cell([x['tta_r80'] for x in t])} | {cell([x['mtta_toa'] for x in t])} | "
+            f"{cell([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -129,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override for every variant"
     )
+    p.add_argument(
+        "--seeds", default=None, help="comma-separated training seeds (default: the YAML's, or the base seed)"
+    )
+    p.add_argument(
+        "--test-data", default=None, help="score on this dataset folder instead of the base config's"
+    )
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     return p
 
@@ -137,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     only = [v.strip() for v in args.variants.split(",")] if args.variants else None
     try:
-        rows = run_ablation(args.config, args.out, only, args.set, progress=not args.no_progress)
+        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
+        rows = run_ablation(args.config, args.out, only, args.set, progress=not args.no_progress, seeds=seeds,
+                            test_data=args.test_data)  # fmt: skip
     except (TrainingError, ModelError, ValueError, OSError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1

@@ -42,3 +42,30 @@ def test_ablation_runs_variants_and_writes_the_table(make_config, tmp_path, caps
     assert (out / "gru/summary.json").stat().st_mtime_ns == stamp
     with pytest.raises(TrainingError, match="unknown variant"):
         run_ablation(ablation, out, only=["nope"], progress=False)
+
+
+def test_ablation_over_seeds_aggregates_and_reuses_scores(make_config, synth_root, tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(make_config()))
+    ablation = tmp_path / "ablation.yaml"
+    ablation.write_text(
+        yaml.safe_dump({"base": str(base), "overrides": ["train.max_steps=1"], "seeds": [0, 1]})
+    )
+    out = tmp_path / "ablation"
+    rows = run_ablation(ablation, out, only=["no_distillation"], progress=False, test_data=synth_root)
+    assert [(r["variant"], r["seed"]) for r in rows] == [("no_distillation", 0), ("no_distillation", 1)]
+    assert (out / "no_distillation/summary.json").is_file() and (
+        out / "seed1/no_distillation/summary.json"
+    ).is_file()
+    assert all(r["test_data"] == str(synth_root) for r in rows)
+    table = (out / "ablation.md").read_text()
+    assert "| no_distillation | 0 |" in table and "| no_distillation | 1 |" in table
+    assert "+-" in table and table.rstrip().endswith("| 2 |")  # the mean over two seeds
+    scores = sorted((out / "seed1/no_distillation").glob("eval-test-*.json"))
+    assert len(scores) == 1
+    stamp = scores[0].stat().st_mtime_ns
+    again = run_ablation(
+        ablation, out, only=["no_distillation"], progress=False, seeds=[1], test_data=synth_root
+    )
+    assert scores[0].stat().st_mtime_ns == stamp  # scored once, reused
+    assert again[0]["test"] == rows[1]["test"]
