@@ -20,7 +20,8 @@ One seed is noise on small benchmarks: ``--seeds 0,1,2`` trains every variant on
 config's seed in ``<out>/<variant>``, the others in ``<out>/seed<k>/<variant>``) and adds a table of
 mean and standard deviation over the seeds. ``--test-data DIR`` scores on another dataset folder (e.g.
 a larger test set drawn from the same generator). Each score is kept next to its run
-(``eval-<split>-<digest>.json``, keyed by data folder, split and checkpoint hash), so re-running the
+(``eval-<split>-<digest>.json`` and the per-frame scores as ``.npz``, keyed by data folder, split and
+checkpoint hash), so re-running the
 command only trains and scores what is new.
 """
 
@@ -130,11 +131,12 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
 
 
 def scored(run_dir: Path, checkpoint: str, data: str, split: str, fmt: str) -> tuple[dict, int]:
-    """Metrics of ``checkpoint`` on ``data``/``split`` and the clip count, kept in ``run_dir`` for reuse."""
+    """Metrics of ``checkpoint`` on ``data``/``split`` and the clip count, kept in ``run_dir`` for reuse
+    (with the per-frame scores beside them as ``.npz``)."""
     import hashlib
 
     from accident_anticipation_ros.model.checkpoint import checkpoint_paths, file_sha256
-    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint
+    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint, save_scores
 
     weights_sha = file_sha256(checkpoint_paths(checkpoint)[0])
     key = hashlib.sha256(f"{Path(data).resolve()}|{split}|{weights_sha}".encode()).hexdigest()[:12]
@@ -143,6 +145,7 @@ def scored(run_dir: Path, checkpoint: str, data: str, split: str, fmt: str) -> t
         kept = json.loads(path.read_text())
         return kept["metrics"], kept["clips"]
     metrics, details = evaluate_checkpoint(checkpoint, data, split, fmt)
+    save_scores(path.with_suffix(".npz"), details)  # per-frame scores, for plots
     kept = {"data": str(data), "split": split, "weights_sha256": weights_sha, "metrics": metrics,
             "clips": len(details["clip_ids"])}  # fmt: skip
     path.write_text(json.dumps(kept, indent=2) + "\n")

@@ -73,6 +73,12 @@ def evaluate_checkpoint(
     return metrics, details
 
 
+def save_scores(path: str | Path, details: dict) -> None:
+    """Per-frame scores of :func:`evaluate_checkpoint` as ``.npz``: ``toa`` and ``score/<clip id>``."""
+    arrays = {f"score/{cid}": s for cid, s in zip(details["clip_ids"], details["scores"], strict=True)}
+    np.savez(path, toa=np.asarray(details["toa"]), **arrays)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Evaluate a student checkpoint (AP, mTTA, TTA@R80).")
     p.add_argument("--checkpoint", required=True, help="student checkpoint (x, x.safetensors or x.json)")
@@ -106,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
     if args.scores is not None:
-        arrays = {f"score/{cid}": s for cid, s in zip(details["clip_ids"], details["scores"], strict=True)}
-        np.savez(args.scores, toa=np.asarray(details["toa"]), **arrays)
+        save_scores(args.scores, details)
     if details["fps_model"] != details["fps_data"]:
         print(
             f"{PROG}: warning: model assumes {details['fps_model']} fps, data has {details['fps_data']}",

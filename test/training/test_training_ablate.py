@@ -62,7 +62,7 @@ def test_ablation_over_seeds_aggregates_and_reuses_scores(make_config, synth_roo
     assert "| no_distillation | 0 |" in table and "| no_distillation | 1 |" in table
     assert "+-" in table and table.rstrip().endswith("| 2 |")  # the mean over two seeds
     scores = sorted((out / "seed1/no_distillation").glob("eval-test-*.json"))
-    assert len(scores) == 1
+    assert len(scores) == 1 and scores[0].with_suffix(".npz").is_file()
     stamp = scores[0].stat().st_mtime_ns
     again = run_ablation(
         ablation, out, only=["no_distillation"], progress=False, seeds=[1], test_data=synth_root
