@@ -74,9 +74,11 @@ def evaluate_checkpoint(
 
 
 def save_scores(path: str | Path, details: dict) -> None:
-    """Per-frame scores of :func:`evaluate_checkpoint` as ``.npz``: ``toa`` and ``score/<clip id>``."""
+    """Per-frame scores of :func:`evaluate_checkpoint` as ``.npz``: ``clip_ids``, ``toa`` (frame index,
+    -1 for a clip without accident), ``fps`` and ``score/<clip id>``."""
     arrays = {f"score/{cid}": s for cid, s in zip(details["clip_ids"], details["scores"], strict=True)}
-    np.savez(path, toa=np.asarray(details["toa"]), **arrays)
+    np.savez(path, clip_ids=np.asarray(details["clip_ids"]), toa=np.asarray(details["toa"], np.float64),
+             fps=np.float64(details["fps_data"]), **arrays)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
