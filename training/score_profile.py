@@ -31,14 +31,18 @@ class Scores:
     fps: float
 
 
-def load_scores(path: str | Path) -> Scores:
+def load_scores(path: str | Path, fps: float | None = None) -> Scores:
+    """Read a scores file; ``fps`` is needed only for files written without one (older ``--scores``)."""
     with np.load(path) as z:
-        ids = [str(c) for c in z["clip_ids"]]
-        return Scores(
-            [np.asarray(z[f"score/{c}"], np.float64) for c in ids],
-            z["toa"].astype(np.float64),
-            float(z["fps"]),
-        )
+        if "clip_ids" in z.files:
+            ids = [str(c) for c in z["clip_ids"]]
+        else:  # written in clip order
+            ids = [f.removeprefix("score/") for f in z.files if f.startswith("score/")]
+        if fps is None and "fps" not in z.files:
+            raise ValueError(f"{path} has no frame rate: pass --fps")
+        rate = float(z["fps"]) if fps is None else float(fps)
+        scores = [np.asarray(z[f"score/{c}"], np.float64) for c in ids]
+        return Scores(scores, z["toa"].astype(np.float64), rate)
 
 
 def before_toa(s: Scores, horizon_s: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
@@ -103,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--labels", default=None, help="comma-separated names (default: the file names)")
     p.add_argument("--threshold", type=float, default=0.5, help="score threshold of the crossing counts")
     p.add_argument("--out", type=Path, default=None, help="also write the plot here (.png)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate, for files that do not record it")
     args = p.parse_args(argv)
     labels = args.labels.split(",") if args.labels else [f.stem for f in args.scores]
     if len(labels) != len(args.scores):
         p.error(f"{len(labels)} labels for {len(args.scores)} files")
     try:
-        runs = {label: load_scores(f) for label, f in zip(labels, args.scores, strict=True)}
+        runs = {label: load_scores(f, args.fps) for label, f in zip(labels, args.scores, strict=True)}
     except (OSError, KeyError, ValueError) as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1

@@ -39,3 +39,14 @@ def test_cli_prints_and_plots(npz, tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("x: pos_mean_3s") and (tmp_path / "p.png").stat().st_size > 0
     assert main([str(tmp_path / "missing.npz")]) == 1
+
+
+def test_older_files_without_ids_and_fps(tmp_path):
+    path = tmp_path / "old.npz"
+    np.savez(
+        path, toa=np.array([2.0, -1.0]), **{"score/p": np.array([0.1, 0.5, 0.9]), "score/n": np.zeros(3)}
+    )
+    with pytest.raises(ValueError, match="--fps"):
+        load_scores(path)
+    s = load_scores(path, fps=10.0)
+    assert s.fps == 10.0 and s.scores[0][2] == 0.9 and s.toa[1] == -1
