@@ -6,7 +6,8 @@
 The inputs are per-frame scores as ``evaluate --scores`` and ``ablate`` write them. For each file it
 prints the mean score of accident clips 3, 2, 1 and 0.5 s before ``toa``, the mean score of safe clips,
 and how many accident clips pass a threshold at least 1 s and 2 s before ``toa`` against how many safe
-clips ever pass it: where AP (ranking) and mTTA (earliness) come from.
+clips ever pass it, and the recall and mean time to accident at the threshold that a given share of safe
+clips pass (earliness at equal false alarms): where AP (ranking) and mTTA (earliness) come from.
 """
 
 from __future__ import annotations
@@ -77,6 +78,33 @@ def summary(s: Scores, threshold: float = 0.5) -> dict[str, float]:
     return out
 
 
+def at_false_alarm_rate(s: Scores, rate: float = 0.2) -> dict[str, float]:
+    """Earliness at a matched false-alarm rate: the threshold that ``rate`` of the safe clips pass at
+    some frame; the share of accident clips that pass it before ``toa`` and their mean time to accident.
+
+    mTTA and TTA@R80 average over thresholds or fix recall, so a model with jumpier scores gains
+    earliness from crossings that also fire on safe clips; this compares models at equal false alarms.
+    """
+    safe_max = np.array([x.max() for x, toa in zip(s.scores, s.toa, strict=True) if toa < 0])
+    if not len(safe_max):
+        raise ValueError("no safe clip to set a false-alarm rate on")
+    threshold = float(np.quantile(safe_max, 1.0 - rate))
+    ttas, positives = [], 0
+    for x, toa in zip(s.scores, s.toa, strict=True):
+        if toa < 0:
+            continue
+        positives += 1
+        end = min(int(np.ceil(toa)), len(x))  # frames before the accident
+        above = np.flatnonzero(x[:end] > threshold)
+        if above.size:
+            ttas.append((toa - above[0]) / s.fps)
+    return {
+        f"threshold_fa{rate:g}": threshold,
+        f"recall_fa{rate:g}": len(ttas) / max(positives, 1),
+        f"tta_fa{rate:g}": float(np.mean(ttas)) if ttas else 0.0,
+    }
+
+
 def plot(runs: dict[str, Scores], out: Path, horizon_s: float = 4.0) -> Path:
     import matplotlib
 
@@ -106,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("scores", nargs="+", type=Path, help=".npz files of per-frame scores")
     p.add_argument("--labels", default=None, help="comma-separated names (default: the file names)")
     p.add_argument("--threshold", type=float, default=0.5, help="score threshold of the crossing counts")
+    p.add_argument("--false-alarms", type=float, default=0.2, help="share of safe clips allowed to alarm")
     p.add_argument("--out", type=Path, default=None, help="also write the plot here (.png)")
     p.add_argument("--fps", type=float, default=None, help="frame rate, for files that do not record it")
     args = p.parse_args(argv)
@@ -118,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
     for label, s in runs.items():
-        row = summary(s, args.threshold)
+        row = summary(s, args.threshold) | at_false_alarm_rate(s, args.false_alarms)
         print(label + ": " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
     if args.out:
         print(f"wrote {plot(runs, args.out)}")

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from accident_anticipation_ros.training.evaluate import save_scores
-from accident_anticipation_ros.training.score_profile import before_toa, load_scores, main, summary
+from accident_anticipation_ros.training.score_profile import (
+    at_false_alarm_rate,
+    before_toa,
+    load_scores,
+    main,
+    summary,
+)
 
 
 @pytest.fixture
@@ -50,3 +56,16 @@ def test_older_files_without_ids_and_fps(tmp_path):
         load_scores(path)
     s = load_scores(path, fps=10.0)
     assert s.fps == 10.0 and s.scores[0][2] == 0.9 and s.toa[1] == -1
+
+
+def test_earliness_at_a_matched_false_alarm_rate(tmp_path):
+    safe = [np.full(50, v) for v in (0.1, 0.2, 0.3, 0.4, 0.6)]  # max scores; 20 % of them pass 0.4
+    ramp = np.clip((np.arange(50) - 20) / 20.0, 0, 1)  # passes 0.4 first at frame 29 (0.45)
+    late = np.where(np.arange(50) >= 39, 1.0, 0.0)  # passes at frame 39, 0.1 s before toa 40
+    details = {"clip_ids": [f"s{i}" for i in range(5)] + ["p", "q", "miss"], "scores": [*safe, ramp, late, np.zeros(50)],
+               "toa": [-1.0] * 5 + [40.0, 40.0, 40.0], "fps_data": 10.0}  # fmt: skip
+    save_scores(tmp_path / "s.npz", details)
+    row = at_false_alarm_rate(load_scores(tmp_path / "s.npz"), rate=0.2)
+    assert row["threshold_fa0.2"] == pytest.approx(0.44)  # 80th percentile of the safe maxima
+    assert row["recall_fa0.2"] == pytest.approx(2 / 3)
+    assert row["tta_fa0.2"] == pytest.approx(((40 - 29) / 10 + 0.1) / 2)
