@@ -48,7 +48,8 @@ class StreamStats:
         self._since = time.monotonic()
 
     def count(self, key: str, n: int = 1) -> None:
-        """Count an event: received, processed, dropped, bad_frames, non_finite, inference_errors."""
+        """Count an event: received, processed, dropped, lost_in_transport, bad_frames, non_finite,
+        inference_errors."""
         if n:
             with self._lock:
                 self._period[key] += n

@@ -40,9 +40,9 @@ from accident_anticipation_ros.stream_stats import StreamStats
 from accident_anticipation_ros.visualization import draw_result_overlay
 
 try:  # Jazzy
-    from rclpy.event_handler import SubscriptionEventCallbacks
+    from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
 except ImportError:  # Humble
-    from rclpy.qos_event import SubscriptionEventCallbacks
+    from rclpy.qos_event import SubscriptionEventCallbacks, UnsupportedEventTypeError
 
 _DIAG_LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
@@ -179,15 +179,7 @@ class AnticipationNode(LifecycleNode):
             cam.session = StreamSession(
                 self.backend, self._session_config, Preprocessor(self.backend.info, mode=p.preprocess)
             )
-            cam.subscription = self.create_subscription(
-                CompressedImage if cam.compressed else Image,
-                cam.topic,
-                lambda msg, cam=cam: self._on_image(cam, msg),
-                qos,
-                event_callbacks=SubscriptionEventCallbacks(
-                    incompatible_qos=lambda event, cam=cam: self._on_incompatible_qos(cam, event)
-                ),
-            )
+            cam.subscription = self._subscribe(cam, qos)
         self._running.set()
         self._worker = threading.Thread(target=self._work, name="anticipation_worker", daemon=True)
         self._worker.start()
@@ -217,6 +209,39 @@ class AnticipationNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     # ------------------------------------------------------------------ streaming
+
+    def _subscribe(self, cam: Camera, qos):
+        """The camera subscription, with QoS-incompatibility warnings and, where the RMW reports them,
+        a count of frames lost in DDS before they reach the node (``message_lost``)."""
+        callbacks = {
+            "incompatible_qos": lambda event, cam=cam: self._on_incompatible_qos(cam, event),
+            "message_lost": lambda event, cam=cam: self._on_message_lost(cam, event),
+        }
+        msg_type = CompressedImage if cam.compressed else Image
+        on_image = lambda msg, cam=cam: self._on_image(cam, msg)  # noqa: E731
+        try:
+            return self.create_subscription(
+                msg_type, cam.topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**callbacks)
+            )
+        except UnsupportedEventTypeError:
+            del callbacks["message_lost"]
+            self.get_logger().info(
+                f"camera '{cam.name}': this RMW does not report messages lost in transport; "
+                "frames_lost_in_transport stays 0"
+            )
+            return self.create_subscription(
+                msg_type, cam.topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**callbacks)
+            )
+
+    def _on_message_lost(self, cam: Camera, event) -> None:
+        lost = int(event.total_count_change)
+        cam.stats.count("lost_in_transport", lost)
+        self.get_logger().warning(
+            f"camera '{cam.name}': {lost} frame(s) lost in DDS before reaching the node ({event.total_count} "
+            "in all). Large frames over Fast DDS need bigger shared-memory segments "
+            "(config/fastdds_large_images.xml, see README); or use reliability:=reliable.",
+            throttle_duration_sec=5.0,
+        )
 
     def _on_image(self, cam: Camera, msg) -> None:
         """Subscription callback: hand the frame over and return at once (newest frame wins)."""
@@ -341,6 +366,7 @@ class AnticipationNode(LifecycleNode):
                 "frames_received": str(s.totals.get("received", 0)),
                 "frames_processed": str(s.totals.get("processed", 0)),
                 "frames_dropped": str(s.totals.get("dropped", 0)),
+                "frames_lost_in_transport": str(s.totals.get("lost_in_transport", 0)),
                 "bad_frames": str(s.totals.get("bad_frames", 0)),
                 "non_finite_outputs": str(s.totals.get("non_finite", 0)),
                 "inference_errors": str(s.totals.get("inference_errors", 0)),
