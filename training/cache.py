@@ -33,6 +33,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from accident_anticipation_ros.clip import Clip
+from accident_anticipation_ros.model.checkpoint import read_json_object
 from accident_anticipation_ros.runtime.preprocessing import resize_plan
 from accident_anticipation_ros.training.errors import CacheError
 
@@ -105,12 +106,7 @@ class ClipStore:
     def __init__(self, split_dir: str | Path) -> None:
         self.dir = Path(split_dir)
         index = self.dir / "index.json"
-        if not index.is_file():
-            raise CacheError(f"{index}: prepared split not found (build it with prepare_split)")
-        try:
-            meta = json.loads(index.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise CacheError(f"{index}: not valid JSON ({err})") from None
+        meta = read_json_object(index, CacheError, "prepared split not found (build it with prepare_split)")
         if meta.get("format") != FORMAT or not meta.get("complete"):
             raise CacheError(f"{index}: not a complete {FORMAT} index (interrupted build?)")
         self.meta = meta

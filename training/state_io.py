@@ -19,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from accident_anticipation_ros.model.checkpoint import read_json_object
 from accident_anticipation_ros.training.errors import ResumeError
 
 FORMAT = "aar-train-state-1"
@@ -102,13 +103,8 @@ def save_state(
 
 
 def _read_json(config: Path) -> dict[str, Any]:
-    if not config.is_file():
-        raise ResumeError(f"{config}: training state not found")
-    try:
-        data = json.loads(config.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ResumeError(f"{config}: not valid JSON ({err})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    data = read_json_object(config, ResumeError, "training state not found")
+    if data.get("format") != FORMAT:
         raise ResumeError(f"{config}: 'format' must be {FORMAT!r}")
     return data
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from accident_anticipation_ros.model.checkpoint import read_json_object
 from accident_anticipation_ros.training.errors import TeacherError
 from accident_anticipation_ros.training.weights import file_sha256, load_strict
 from accident_anticipation_ros.training.yaml_config import build, to_dict
@@ -195,13 +196,8 @@ def save_teacher_clip(
 def read_teacher_spec(path: str | os.PathLike) -> tuple[TeacherSpec, dict[str, Any]]:
     """The :class:`TeacherSpec` and full JSON of a teacher checkpoint."""
     _, config = teacher_paths(path)
-    if not config.is_file():
-        raise TeacherError(f"{config}: teacher config file not found")
-    try:
-        meta = json.loads(config.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise TeacherError(f"{config}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    meta = read_json_object(config, TeacherError, "teacher config file not found")
+    if meta.get("format") != FORMAT:
         raise TeacherError(f"{config}: 'format' must be {FORMAT!r} (a train-teacher checkpoint)")
     try:
         spec = build(TeacherSpec, meta.get("spec"), str(config), "spec")

@@ -145,16 +145,21 @@ def _read_header(weights: Path) -> dict[str, Any]:
     return header
 
 
-def read_json_object(config: Path) -> dict[str, Any]:
-    """A checkpoint's JSON file as a dict; CheckpointError naming the file when missing or malformed."""
+def read_json_object(
+    config: Path,
+    error: type[Exception] = CheckpointError,
+    missing: str = "checkpoint config file not found",
+) -> dict[str, Any]:
+    """A JSON file holding an object, as a dict; ``error`` naming the file when missing (``missing``
+    says what) or malformed. Checkpoints, training states, teacher configs and cache indexes use it."""
     if not config.is_file():
-        raise CheckpointError(f"{config}: checkpoint config file not found")
+        raise error(f"{config}: {missing}")
     try:
         meta = json.loads(config.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{config}: not valid JSON ({err})") from None
+        raise error(f"{config}: not valid JSON ({err})") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{config}: must hold a JSON object")
+        raise error(f"{config}: must hold a JSON object")
     return meta
 
 
