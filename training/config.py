@@ -12,14 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from accident_anticipation_ros.training.errors import TrainConfigError
-from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml
+from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml, require
 
 RESIZE_MODES = ("letterbox", "center_crop", "stretch")
-
-
-def _require(ok: bool, text: str) -> None:
-    if not ok:
-        raise ValueError(text)
 
 
 @dataclass(frozen=True)
@@ -50,19 +45,19 @@ class DataConfig:
     resize: str = "letterbox"
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             self.val_fraction is None or 0 < self.val_fraction < 1,
             f"val_fraction must be in (0, 1), got {self.val_fraction}",
         )
-        _require(
+        require(
             self.val_fraction is None or self.val_split != self.train_split,
             "val_split must differ from train_split",
         )
-        _require(self.window is None or self.window >= 2, f"window must be >= 2 frames, got {self.window}")
-        _require(
+        require(self.window is None or self.window >= 2, f"window must be >= 2 frames, got {self.window}")
+        require(
             self.max_clips is None or self.max_clips >= 1, f"max_clips must be >= 1, got {self.max_clips}"
         )
-        _require(self.resize in RESIZE_MODES, f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
+        require(self.resize in RESIZE_MODES, f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
 
 
 @dataclass(frozen=True)
@@ -91,15 +86,15 @@ class TeacherConfig:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             self.source in ("open_clip", "timm", "aar"),
             f"source must be open_clip, timm or aar, got {self.source!r}",
         )
-        _require(
+        require(
             self.source != "aar" or self.checkpoint is not None, "checkpoint is required for source 'aar'"
         )
-        _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        _require(self.std is None or all(s > 0 for s in self.std), f"std must be positive, got {self.std}")
+        require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        require(self.std is None or all(s > 0 for s in self.std), f"std must be positive, got {self.std}")
 
 
 @dataclass(frozen=True)
@@ -121,13 +116,11 @@ class CacheConfig:
     shard_mb: int = 256
 
     def __post_init__(self) -> None:
-        _require(
-            self.dtype in ("float16", "float32"), f"dtype must be float16 or float32, got {self.dtype!r}"
-        )
-        _require(
+        require(self.dtype in ("float16", "float32"), f"dtype must be float16 or float32, got {self.dtype!r}")
+        require(
             all(p >= 1 for p in self.stage_pool), f"stage_pool factors must be >= 1, got {self.stage_pool}"
         )
-        _require(self.shard_mb >= 1, f"shard_mb must be >= 1, got {self.shard_mb}")
+        require(self.shard_mb >= 1, f"shard_mb must be >= 1, got {self.shard_mb}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +140,7 @@ class StudentSection:
     init_from_teacher: bool = False
 
     def __post_init__(self) -> None:
-        _require(self.arch in ("tsd", "gru"), f"arch must be tsd or gru, got {self.arch!r}")
+        require(self.arch in ("tsd", "gru"), f"arch must be tsd or gru, got {self.arch!r}")
 
 
 @dataclass(frozen=True)
@@ -158,7 +151,7 @@ class TermConfig:
     weight: float = 1.0
 
     def __post_init__(self) -> None:
-        _require(self.weight >= 0, f"weight must be >= 0, got {self.weight}")
+        require(self.weight >= 0, f"weight must be >= 0, got {self.weight}")
 
 
 @dataclass(frozen=True)
@@ -177,7 +170,7 @@ class TemporalConfig(TermConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.shift >= 1, f"shift must be >= 1, got {self.shift}")
+        require(self.shift >= 1, f"shift must be >= 1, got {self.shift}")
 
 
 @dataclass(frozen=True)
@@ -203,11 +196,11 @@ class ContrastiveConfig(TermConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.level in ("frame", "video"), f"level must be frame or video, got {self.level!r}")
-        _require(self.temperature > 0 and self.teacher_temperature > 0, "temperatures must be > 0")
-        _require(not self.templates or bool(self.causes), "templates need a non-empty 'causes' list")
+        require(self.level in ("frame", "video"), f"level must be frame or video, got {self.level!r}")
+        require(self.temperature > 0 and self.teacher_temperature > 0, "temperatures must be > 0")
+        require(not self.templates or bool(self.causes), "templates need a non-empty 'causes' list")
         for t in self.templates:
-            _require("{cause}" in t, f"template {t!r} has no {{cause}} slot")
+            require("{cause}" in t, f"template {t!r} has no {{cause}} slot")
 
 
 @dataclass(frozen=True)
@@ -228,7 +221,7 @@ class FrequencyConfig(TermConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.kernel >= 2, f"kernel must be >= 2, got {self.kernel}")
+        require(self.kernel >= 2, f"kernel must be >= 2, got {self.kernel}")
 
 
 @dataclass(frozen=True)
@@ -239,8 +232,8 @@ class MaskConfig:
     epochs: int | None = None
 
     def __post_init__(self) -> None:
-        _require(0.0 <= self.ratio < 1.0, f"ratio must be in [0, 1), got {self.ratio}")
-        _require(self.epochs is None or self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
+        require(0.0 <= self.ratio < 1.0, f"ratio must be in [0, 1), got {self.ratio}")
+        require(self.epochs is None or self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
 
 
 @dataclass(frozen=True)
@@ -257,7 +250,7 @@ class LossConfig:
     mask: MaskConfig = field(default_factory=MaskConfig)
 
     def __post_init__(self) -> None:
-        _require(
+        require(
             self.weighting in ("fixed", "uncertainty"),
             f"weighting must be fixed or uncertainty, got {self.weighting!r}",
         )
@@ -280,9 +273,9 @@ class OptimConfig:
     grad_clip: float | None = 1.0
 
     def __post_init__(self) -> None:
-        _require(self.lr > 0, f"lr must be > 0, got {self.lr}")
-        _require(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
-        _require(0 <= self.min_lr_ratio <= 1, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        require(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        require(self.warmup_steps >= 0, f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        require(0 <= self.min_lr_ratio <= 1, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
 
 
 @dataclass(frozen=True)
@@ -320,23 +313,23 @@ class LoopConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        _require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
-        _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        _require(
+        require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        require(
             self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1, got {self.max_steps}"
         )
-        _require(
+        require(
             self.amp in ("auto", "off", "bf16", "fp16"),
             f"amp must be auto, off, bf16 or fp16, got {self.amp!r}",
         )
-        _require(
+        require(
             self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"
         )
-        _require(
+        require(
             self.ckpt_every is None or self.ckpt_every >= 1, f"ckpt_every must be >= 1, got {self.ckpt_every}"
         )
-        _require(self.val_every >= 1, f"val_every must be >= 1, got {self.val_every}")
-        _require(
+        require(self.val_every >= 1, f"val_every must be >= 1, got {self.val_every}")
+        require(
             self.select in ("ap", "mtta", "tta_r80", "mtta_toa", "video_ap"),
             f"select must be a metric (ap, mtta, tta_r80, mtta_toa, video_ap), got {self.select!r}",
         )

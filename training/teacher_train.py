@@ -28,14 +28,9 @@ from accident_anticipation_ros.model.errors import ModelError
 from accident_anticipation_ros.training.config import RESIZE_MODES, OptimConfig, check_paths
 from accident_anticipation_ros.training.errors import TrainingError
 from accident_anticipation_ros.training.teacher_clip import TeacherSpec
-from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml, to_dict
+from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml, require, to_dict
 
 PROG = "accident-anticipation train-teacher"
-
-
-def _require(ok: bool, text: str) -> None:
-    if not ok:
-        raise ValueError(text)
 
 
 @dataclass(frozen=True)
@@ -55,8 +50,8 @@ class PairData:
     resize: str = "letterbox"
 
     def __post_init__(self) -> None:
-        _require(self.frames_per_clip >= 1, f"frames_per_clip must be >= 1, got {self.frames_per_clip}")
-        _require(self.resize in RESIZE_MODES, f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
+        require(self.frames_per_clip >= 1, f"frames_per_clip must be >= 1, got {self.frames_per_clip}")
+        require(self.resize in RESIZE_MODES, f"resize must be one of {RESIZE_MODES}, got {self.resize!r}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +64,7 @@ class TeacherLoop:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        _require(self.epochs >= 1 and self.batch_size >= 2, "epochs must be >= 1 and batch_size >= 2")
+        require(self.epochs >= 1 and self.batch_size >= 2, "epochs must be >= 1 and batch_size >= 2")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ from accident_anticipation_ros.training.errors import TrainConfigError
 T = TypeVar("T")
 
 
+def require(ok: bool, text: str) -> None:
+    """Raise ``ValueError(text)`` unless ``ok``: the check of a config dataclass's ``__post_init__``
+    (:func:`build` turns it into an error naming the file and key)."""
+    if not ok:
+        raise ValueError(text)
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; errors name the file."""
     path = Path(path)
