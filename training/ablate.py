@@ -21,8 +21,7 @@ config's seed in ``<out>/<variant>``, the others in ``<out>/seed<k>/<variant>``)
 mean and standard deviation over the seeds. ``--test-data DIR`` scores on another dataset folder (e.g.
 a larger test set drawn from the same generator). Each score is kept next to its run
 (``eval-<split>-<digest>.json`` and the per-frame scores as ``.npz``, keyed by data folder, split and
-checkpoint hash), so re-running the
-command only trains and scores what is new.
+checkpoint hash), so re-running the command only trains and scores what is new.
 """
 
 from __future__ import annotations
@@ -32,6 +31,8 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from accident_anticipation_ros.model.errors import ModelError
 from accident_anticipation_ros.training.errors import TrainingError
@@ -169,27 +170,26 @@ def markdown_table(rows: list[dict], split: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _mean_sd(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    """``mean +- sample sd`` of ``values * scale`` (sd 0 for one value)."""
+    v = np.asarray(values, float) * scale
+    sd = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    return f"{v.mean():.{digits}f} +- {sd:.{digits}f}"
+
+
 def seed_summary_table(rows: list[dict], split: str) -> str:
     """Mean +- standard deviation over seeds per variant (sample std; n seeds in the last column)."""
-    import numpy as np
-
     lines = [
         f"| variant | {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | val AP | seeds |",
         "|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(r["variant"] for r in rows):
         runs = [r for r in rows if r["variant"] == name]
-
-        def cell(values, scale: float = 1.0, digits: int = 2) -> str:
-            v = np.asarray(values, float) * scale
-            sd = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-            return f"{v.mean():.{digits}f} +- {sd:.{digits}f}"
-
         t = [r["test"] for r in runs]
         lines.append(
-            f"| {name} | {cell([x['ap'] for x in t], 100, 1)} | {cell([x['mtta'] for x in t])} | "
-            f"{cell([x['tta_r80'] for x in t])} | {cell([x['mtta_toa'] for x in t])} | "
-            f"{cell([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
+            f"| {name} | {_mean_sd([x['ap'] for x in t], 100, 1)} | {_mean_sd([x['mtta'] for x in t])} | "
+            f"{_mean_sd([x['tta_r80'] for x in t])} | {_mean_sd([x['mtta_toa'] for x in t])} | "
+            f"{_mean_sd([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
         )
     return "\n".join(lines) + "\n"
 
