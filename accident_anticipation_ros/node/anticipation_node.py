@@ -214,24 +214,29 @@ class AnticipationNode(LifecycleNode):
         """The camera subscription, with QoS-incompatibility warnings and, where the RMW reports them,
         a count of frames lost in DDS before they reach the node (``message_lost``)."""
         callbacks = {
-            "incompatible_qos": lambda event, cam=cam: self._on_incompatible_qos(cam, event),
-            "message_lost": lambda event, cam=cam: self._on_message_lost(cam, event),
+            "incompatible_qos": lambda event: self._on_incompatible_qos(cam, event),
+            "message_lost": lambda event: self._on_message_lost(cam, event),
         }
         msg_type = CompressedImage if cam.compressed else Image
-        on_image = lambda msg, cam=cam: self._on_image(cam, msg)  # noqa: E731
-        try:
+
+        def subscribe():
             return self.create_subscription(
-                msg_type, cam.topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**callbacks)
+                msg_type,
+                cam.topic,
+                lambda msg: self._on_image(cam, msg),
+                qos,
+                event_callbacks=SubscriptionEventCallbacks(**callbacks),
             )
+
+        try:
+            return subscribe()
         except UnsupportedEventTypeError:
             del callbacks["message_lost"]
             self.get_logger().info(
                 f"camera '{cam.name}': this RMW does not report messages lost in transport; "
                 "frames_lost_in_transport stays 0"
             )
-            return self.create_subscription(
-                msg_type, cam.topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**callbacks)
-            )
+            return subscribe()
 
     def _on_message_lost(self, cam: Camera, event) -> None:
         lost = int(event.total_count_change)
