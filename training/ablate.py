@@ -136,7 +136,8 @@ def scored(run_dir: Path, checkpoint: str, data: str, split: str, fmt: str) -> t
     (with the per-frame scores beside them as ``.npz``)."""
     import hashlib
 
-    from accident_anticipation_ros.model.checkpoint import checkpoint_paths, file_sha256
+    from accident_anticipation_ros.contract import file_sha256
+    from accident_anticipation_ros.model.checkpoint import checkpoint_paths
     from accident_anticipation_ros.training.evaluate import evaluate_checkpoint, save_scores
 
     weights_sha = file_sha256(checkpoint_paths(checkpoint)[0])

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from accident_anticipation_ros.contract import file_sha256
 from accident_anticipation_ros.model.checkpoint import (
     checkpoint_paths,
     load_checkpoint,
@@ -21,7 +22,6 @@ from accident_anticipation_ros.model.config import StudentConfig
 from accident_anticipation_ros.model.errors import CheckpointError
 from accident_anticipation_ros.model.student import TSDStudent
 from accident_anticipation_ros.training.gru_student import GRUStudent
-from accident_anticipation_ros.training.weights import file_sha256
 
 GRU_FORMAT = "aar-gru-student-1"
 

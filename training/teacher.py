@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from accident_anticipation_ros.contract import file_sha256
 from accident_anticipation_ros.training.config import TeacherConfig
 from accident_anticipation_ros.training.errors import TeacherError
-from accident_anticipation_ros.training.weights import file_sha256, load_strict, read_state_dict
+from accident_anticipation_ros.training.weights import load_strict, read_state_dict
 
 DEFAULT_MEAN = (0.0, 0.0, 0.0)  # MobileCLIP's own normalisation
 DEFAULT_STD = (1.0, 1.0, 1.0)

@@ -24,9 +24,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from accident_anticipation_ros.contract import file_sha256
 from accident_anticipation_ros.model.checkpoint import read_json_object
 from accident_anticipation_ros.training.errors import TeacherError
-from accident_anticipation_ros.training.weights import file_sha256, load_strict
+from accident_anticipation_ros.training.weights import load_strict
 from accident_anticipation_ros.training.yaml_config import build, to_dict
 
 FORMAT = "aar-teacher-1"

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import torch
 
-from accident_anticipation_ros.model.checkpoint import file_sha256
 from accident_anticipation_ros.model.state_dict import state_dict_problems
 from accident_anticipation_ros.training.errors import TeacherError
 
-__all__ = ["file_sha256", "load_strict", "read_state_dict"]
+__all__ = ["load_strict", "read_state_dict"]
 
 _WRAPPERS = ("state_dict", "model", "model_state_dict", "module")
 

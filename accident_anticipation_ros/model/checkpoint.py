@@ -24,6 +24,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from accident_anticipation_ros.contract import file_sha256
 from accident_anticipation_ros.model.config import StudentConfig
 from accident_anticipation_ros.model.errors import CheckpointError, ConfigError
 from accident_anticipation_ros.model.student import TSDStudent
@@ -40,15 +41,6 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     p = Path(path)
     stem = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
     return stem.parent / f"{stem.name}.safetensors", stem.parent / f"{stem.name}.json"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def state_dict_sha256(model: torch.nn.Module) -> str:

@@ -2,7 +2,7 @@
 
 ``accident-anticipation export --checkpoint CKPT --out model.onnx``
 
-The graph (see notes/contract.md): input ``image`` ``[1, 3, H, W]`` and ``state_in.<name>``; outputs
+The graph (see :mod:`accident_anticipation_ros.contract`): input ``image`` ``[1, 3, H, W]`` and ``state_in.<name>``; outputs
 ``risk_logit`` ``[1]``, ``tta`` ``[1]``, ``risk_map`` ``[1, h, w]``, ``embedding`` ``[1, D]`` and
 ``state_out.<name>``. All-zeros states are the reset state. After export the graph is checked with
 ``onnx.checker`` and run with ONNX Runtime over several frames with a carried, non-zero state;
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import sys
 import warnings
@@ -25,16 +24,20 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from accident_anticipation_ros.contract import (
+    IMAGE,
+    OUTPUTS,
+    STATE_IN,
+    STATE_OUT,
+    ModelMetadata,
+    encode_metadata,
+)
 from accident_anticipation_ros.model.checkpoint import load_checkpoint, state_dict_sha256
 from accident_anticipation_ros.model.errors import ExportError, ModelError
 from accident_anticipation_ros.model.onnx_storage import store_exact_float16
 from accident_anticipation_ros.model.state import StudentState, random_state, state_names
 from accident_anticipation_ros.model.student import TSDStudent
 
-ONNX_FORMAT = "1"
-INPUT = "image"
-OUTPUTS = ("risk_logit", "tta", "risk_map", "embedding")
-STATE_IN, STATE_OUT = "state_in.", "state_out."
 DEFAULT_OPSET = 17
 
 
@@ -83,17 +86,18 @@ def onnx_metadata(
 ) -> dict[str, str]:
     """The ``aar.*`` metadata_props of the contract."""
     H, W = model.cfg.image_size
-    return {
-        "aar.format": ONNX_FORMAT,
-        "aar.model_name": model.cfg.name,
-        "aar.model_hash": model_hash,
-        "aar.config": json.dumps(model.cfg.to_dict()),
-        "aar.input_height": str(H),
-        "aar.input_width": str(W),
-        "aar.mean": json.dumps([float(x) for x in mean]),
-        "aar.std": json.dumps([float(x) for x in std]),
-        "aar.fps": str(float(fps)),
-    }
+    return encode_metadata(
+        ModelMetadata(
+            model_name=model.cfg.name,
+            model_hash=model_hash,
+            config=model.cfg.to_dict(),
+            input_height=H,
+            input_width=W,
+            mean=tuple(mean),  # type: ignore[arg-type]
+            std=tuple(std),  # type: ignore[arg-type]
+            fps=fps,
+        )
+    )
 
 
 def _torch_export(graph: StepGraph, path: Path, opset: int) -> None:
@@ -109,7 +113,7 @@ def _torch_export(graph: StepGraph, path: Path, opset: int) -> None:
             str(path),
             dynamo=False,
             opset_version=opset,
-            input_names=[INPUT] + [STATE_IN + n for n in names],
+            input_names=[IMAGE] + [STATE_IN + n for n in names],
             output_names=list(OUTPUTS) + [STATE_OUT + n for n in names],
             do_constant_folding=True,
         )
@@ -142,7 +146,7 @@ def verify_onnx(
         image = torch.randn(1, 3, *cfg.image_size, generator=gen)
         with torch.no_grad():
             ref, state = model.step(image, state)
-        got = dict(zip(out_names, session.run(out_names, {INPUT: image.numpy(), **flat}), strict=True))
+        got = dict(zip(out_names, session.run(out_names, {IMAGE: image.numpy(), **flat}), strict=True))
         reference = {name: getattr(ref, name) for name in OUTPUTS}
         reference.update({STATE_OUT + k: v for k, v in state.flatten().items()})
         for name, value in reference.items():

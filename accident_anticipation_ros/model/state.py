@@ -8,7 +8,8 @@ Per RWKV layer and per stride-32 token (``N = h * w``), float32:
 - ``att_pp`` ``(B, N, C)`` running max exponent (RWKV-4's numerically stable form)
 - ``ffn_x``  ``(B, N, C)`` last input of the channel mixing (token shift)
 
-Flat names (the ONNX graph's ``state_in.<name>`` / ``state_out.<name>``) are ``layer{i}.{field}``.
+Flat names (the ONNX graph's ``state_in.<name>`` / ``state_out.<name>``) are ``layer{i}.{field}``
+(:func:`accident_anticipation_ros.contract.state_name`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
+from accident_anticipation_ros import contract
+from accident_anticipation_ros.contract import STATE_FIELDS
 from accident_anticipation_ros.model.config import StudentConfig
-
-FIELDS = ("att_x", "att_aa", "att_bb", "att_pp", "ffn_x")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class StudentState:
         shape = (batch, cfg.num_tokens, cfg.rwkv_dim)
         return cls(
             tuple(
-                LayerState(*(torch.zeros(shape, device=device, dtype=dtype) for _ in FIELDS))
+                LayerState(*(torch.zeros(shape, device=device, dtype=dtype) for _ in STATE_FIELDS))
                 for _ in range(cfg.rwkv_layers)
             )
         )
@@ -65,7 +66,9 @@ class StudentState:
     def flatten(self) -> dict[str, torch.Tensor]:
         """``{"layer0.att_x": tensor, ...}`` in a fixed order (the ONNX state order)."""
         return {
-            f"layer{i}.{name}": getattr(layer, name) for i, layer in enumerate(self.layers) for name in FIELDS
+            contract.state_name(i, name): getattr(layer, name)
+            for i, layer in enumerate(self.layers)
+            for name in STATE_FIELDS
         }
 
     @classmethod
@@ -78,8 +81,8 @@ class StudentState:
         layers = []
         for i in range(num_layers):
             values = {}
-            for name in FIELDS:
-                key = f"layer{i}.{name}"
+            for name in STATE_FIELDS:
+                key = contract.state_name(i, name)
                 if key not in flat:
                     raise KeyError(f"state tensor {key!r} missing")
                 values[name] = flat[key]
@@ -105,7 +108,7 @@ class StudentState:
 
 def state_names(cfg: StudentConfig) -> list[str]:
     """Flat state names in ONNX order."""
-    return [f"layer{i}.{name}" for i in range(cfg.rwkv_layers) for name in FIELDS]
+    return contract.state_names(cfg.rwkv_layers)
 
 
 def state_shape(cfg: StudentConfig, batch: int = 1) -> tuple[int, int, int]:

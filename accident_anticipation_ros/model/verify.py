@@ -25,13 +25,13 @@ import torch
 import torch.nn as nn
 from timm.models.fastvit import LayerScale2d
 
+from accident_anticipation_ros.contract import OUTPUTS
 from accident_anticipation_ros.model.config import get_config
 from accident_anticipation_ros.model.export import export_onnx, rel_error
 from accident_anticipation_ros.model.rwkv import ChannelMix, TimeMix
 from accident_anticipation_ros.model.state import StudentState, random_state
 from accident_anticipation_ros.model.student import TSDStudent
 
-OUTPUTS = ("risk_logit", "tta", "risk_map", "embedding")
 KEYS = ("parallel_vs_step_rel", "torch_vs_onnx_rel", "reparam_rel")
 
 

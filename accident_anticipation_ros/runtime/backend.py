@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from accident_anticipation_ros.contract import IMAGE, image_shape
 from accident_anticipation_ros.runtime.errors import BackendError
 
 State = Any  # backend specific; only ever produced by the same backend's init_state() / step()
@@ -140,7 +141,7 @@ class Backend(abc.ABC):
 
     def __init__(self, info: ModelInfo) -> None:
         self.info = info
-        self._image_shape = (1, 3, info.input_height, info.input_width)
+        self._image_shape = image_shape(info.input_height, info.input_width)
 
     @abc.abstractmethod
     def init_state(self) -> State:
@@ -185,7 +186,7 @@ class Backend(abc.ABC):
                 else type(image).__name__
             )
             raise ValueError(
-                f"{self.info.model_name}: input 'image' must be float32 {list(self._image_shape)}, got {got}"
+                f"{self.info.model_name}: input {IMAGE!r} must be float32 {list(self._image_shape)}, got {got}"
             )
 
 

@@ -18,16 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
+from accident_anticipation_ros.contract import (
+    EMBEDDING,
+    IMAGE,
+    OUTPUTS,
+    RISK_LOGIT,
+    RISK_MAP,
+    STATE_IN,
+    STATE_OUT,
+    TTA,
+)
 from accident_anticipation_ros.runtime.backend import Backend, StepOutput
 from accident_anticipation_ros.runtime.errors import BackendError
-from accident_anticipation_ros.runtime.onnx_contract import STATE_IN, STATE_OUT, read_model_info
+from accident_anticipation_ros.runtime.onnx_contract import read_model_info
 
 PROVIDER_ALIASES = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
 }
-OUTPUTS = ("risk_logit", "tta", "risk_map", "embedding")
 
 
 class _BoundState:
@@ -104,10 +113,10 @@ class OnnxRuntimeBackend(Backend):
             self._binding = self.session.io_binding()
             h, w = self.info.risk_map_shape
             self._host_out = {
-                "risk_logit": np.zeros(self._output_shape("risk_logit"), np.float32),
-                "tta": np.zeros(self._output_shape("tta"), np.float32),
-                "risk_map": np.zeros((1, h, w), np.float32),
-                "embedding": np.zeros((1, self.info.embedding_dim), np.float32),
+                RISK_LOGIT: np.zeros(self._output_shape(RISK_LOGIT), np.float32),
+                TTA: np.zeros(self._output_shape(TTA), np.float32),
+                RISK_MAP: np.zeros((1, h, w), np.float32),
+                EMBEDDING: np.zeros((1, self.info.embedding_dim), np.float32),
             }
             for name, array in self._host_out.items():
                 self._binding.bind_ortvalue_output(name, ort.OrtValue.ortvalue_from_numpy(array))
@@ -143,7 +152,7 @@ class OnnxRuntimeBackend(Backend):
         self.check_image(image)
         if self.io_binding:
             return self._step_bound(image, state)
-        feed = {"image": image}
+        feed = {IMAGE: image}
         for name in self._state_names:
             feed[STATE_IN + name] = state[name]
         results = self.session.run(self._output_names, feed)
@@ -157,14 +166,14 @@ class OnnxRuntimeBackend(Backend):
         with self._lock:
             src, dst = state.sets[state.current], state.sets[1 - state.current]
             binding = self._binding
-            binding.bind_cpu_input("image", image)
+            binding.bind_cpu_input(IMAGE, image)
             for name in self._state_names:  # ping-pong: swap the bound buffers, never copy the state
                 binding.bind_ortvalue_input(STATE_IN + name, src[name])
                 binding.bind_ortvalue_output(STATE_OUT + name, dst[name])
             self.session.run_with_iobinding(binding)
             state.current = 1 - state.current
             out = self._host_out
-            result = _output(out["risk_logit"], out["tta"], out["risk_map"], out["embedding"], copy=True)
+            result = _output(*(out[name] for name in OUTPUTS), copy=True)
         return result, state
 
     def close(self) -> None:

@@ -42,22 +42,29 @@ from typing import Any
 
 import numpy as np
 
+from accident_anticipation_ros.contract import (
+    EMBEDDING,
+    IMAGE,
+    OUTPUTS,
+    RISK_LOGIT,
+    RISK_MAP,
+    STATE_IN,
+    STATE_OUT,
+    TTA,
+    file_sha256,
+    image_shape,
+)
 from accident_anticipation_ros.runtime.backend import PLAN_SUFFIXES, Backend, ModelInfo, StepOutput
 from accident_anticipation_ros.runtime.cuda_runtime import call, cudart, device_name
 from accident_anticipation_ros.runtime.errors import BackendError
-from accident_anticipation_ros.runtime.onnx_contract import (
-    STATE_IN,
-    STATE_OUT,
-    check_contract,
-    read_signature,
-)
+from accident_anticipation_ros.runtime.onnx_contract import check_contract
+from accident_anticipation_ros.runtime.onnx_signature import read_signature
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path("~/.cache/accident_anticipation_ros/engines")
 PRECISIONS = ("fp32", "fp16", "bf16")
 ENGINE_FORMAT = 1  # bump when the build recipe changes, so old cached plans are rebuilt
-OUTPUTS = ("risk_logit", "tta", "risk_map", "embedding")
 
 
 # --- the engine cache (pure: tested without TensorRT) --------------------------------------------
@@ -102,16 +109,6 @@ class EngineKey:
             "flags": self.flags,
             "digest": self.digest,
         }
-
-
-def file_sha256(path: Path, extra: tuple[Path, ...] = ()) -> str:
-    """sha256 of a model file and, in order, the external-data files it references."""
-    digest = hashlib.sha256()
-    for part in (path, *extra):
-        with open(part, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def plan_path(cache_dir: str | Path, model_name: str, key: EngineKey) -> Path:
@@ -490,11 +487,11 @@ class TensorRTBackend(Backend):
         self._stream = call(rt.cudaStreamCreate(), "cudaStreamCreate")
         h, w = info.risk_map_shape
         host_shapes = {
-            "image": (1, 3, info.input_height, info.input_width),
-            "risk_logit": self._shape("risk_logit"),
-            "tta": self._shape("tta"),
-            "risk_map": (1, h, w),
-            "embedding": (1, info.embedding_dim),
+            IMAGE: image_shape(info.input_height, info.input_width),
+            RISK_LOGIT: self._shape(RISK_LOGIT),
+            TTA: self._shape(TTA),
+            RISK_MAP: (1, h, w),
+            EMBEDDING: (1, info.embedding_dim),
         }
         self._host = {name: _PinnedArray(shape) for name, shape in host_shapes.items()}
         self._dev = {name: _DeviceBuffer(self._host[name].nbytes) for name in host_shapes}
@@ -512,7 +509,7 @@ class TensorRTBackend(Backend):
     def _check_engine_io(self) -> None:
         trt = self._trt
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        expected = {"image", *OUTPUTS}
+        expected = {IMAGE, *OUTPUTS}
         expected |= {STATE_IN + n for n in self.info.state_specs} | {
             STATE_OUT + n for n in self.info.state_specs
         }
@@ -565,11 +562,11 @@ class TensorRTBackend(Backend):
             for name in self.info.state_specs:  # ping-pong: swap addresses, never copy the state
                 self._set_address(STATE_IN + name, src[name].ptr)
                 self._set_address(STATE_OUT + name, dst[name].ptr)
-            host_image = self._host["image"]
+            host_image = self._host[IMAGE]
             np.copyto(host_image.array, image)
             call(
                 rt.cudaMemcpyAsync(
-                    self._dev["image"].ptr, host_image.ptr, host_image.nbytes, h2d, self._stream
+                    self._dev[IMAGE].ptr, host_image.ptr, host_image.nbytes, h2d, self._stream
                 ),
                 "cudaMemcpyAsync(image)",
             )
@@ -585,10 +582,10 @@ class TensorRTBackend(Backend):
             state.current = 1 - state.current
             out = {name: self._host[name].array for name in OUTPUTS}
             result = StepOutput(
-                risk_logit=float(out["risk_logit"].reshape(-1)[0]),
-                tta=float(out["tta"].reshape(-1)[0]),
-                risk_map=out["risk_map"][0].copy(),
-                embedding=out["embedding"].reshape(-1).copy(),
+                risk_logit=float(out[RISK_LOGIT].reshape(-1)[0]),
+                tta=float(out[TTA].reshape(-1)[0]),
+                risk_map=out[RISK_MAP][0].copy(),
+                embedding=out[EMBEDDING].reshape(-1).copy(),
             )
         return result, state
 

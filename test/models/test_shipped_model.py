@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from accident_anticipation_ros.model.checkpoint import file_sha256, load_checkpoint
+from accident_anticipation_ros.contract import file_sha256
+from accident_anticipation_ros.model.checkpoint import load_checkpoint
 from accident_anticipation_ros.runtime.backend import create_backend
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

@@ -7,24 +7,33 @@ the real ``tsd-test`` export.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-TOY_META = {
-    "aar.format": "1",
-    "aar.model_name": "toy",
-    "aar.model_hash": "0" * 64,
-    "aar.config": json.dumps({"name": "toy", "dim": 8}),
-    "aar.input_height": "64",
-    "aar.input_width": "96",
-    "aar.mean": json.dumps([0.485, 0.456, 0.406]),
-    "aar.std": json.dumps([0.229, 0.224, 0.225]),
-    "aar.fps": "10.0",
-}
+from accident_anticipation_ros.contract import (
+    IMAGE,
+    OUTPUTS,
+    STATE_IN,
+    STATE_OUT,
+    ModelMetadata,
+    encode_metadata,
+)
+
+TOY_META = encode_metadata(
+    ModelMetadata(
+        model_name="toy",
+        model_hash="0" * 64,
+        config={"name": "toy", "dim": 8},
+        input_height=64,
+        input_width=96,
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        fps=10.0,
+    )
+)
 
 
 class ToyStep(nn.Module):
@@ -67,9 +76,8 @@ def export_toy(
             model,
             args,
             str(path),
-            input_names=input_names or ["image", "state_in.h", "state_in.n"],
-            output_names=output_names
-            or ["risk_logit", "tta", "risk_map", "embedding", "state_out.h", "state_out.n"],
+            input_names=input_names or [IMAGE] + [STATE_IN + name for name in STATE_SHAPES],
+            output_names=output_names or [*OUTPUTS] + [STATE_OUT + name for name in STATE_SHAPES],
             opset_version=17,
             dynamo=False,
         )

@@ -1,0 +1,142 @@
+"""The model contract: written once, what the shipped model declares, metadata round trip, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accident_anticipation_ros import contract
+from accident_anticipation_ros.contract import (
+    METADATA_KEYS,
+    ContractError,
+    ModelMetadata,
+    decode_metadata,
+    encode_metadata,
+    file_sha256,
+)
+from accident_anticipation_ros.runtime.onnx_signature import read_signature
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models" / "tsd-nano.onnx"
+META = ModelMetadata(
+    model_name="tsd-x",
+    model_hash="ab" * 32,
+    config={"name": "tsd-x", "image_size": [64, 96]},
+    input_height=64,
+    input_width=96,
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    fps=10.0,
+)
+# A contract string in quotes: an output name only the contract has, a state prefix, a metadata key.
+CONTRACT_STRING = re.compile(r"""["'](risk_logit|risk_map)["']|["']state_(in|out)\.|["']aar\.""")
+
+
+def test_contract_strings_are_spelled_only_in_the_contract_module():
+    sources = sorted((ROOT / "accident_anticipation_ros").rglob("*.py")) + sorted(
+        (ROOT / "training").rglob("*.py")
+    )
+    assert len(sources) > 50  # the scan sees the tree
+    home = ROOT / "accident_anticipation_ros" / "contract.py"
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sources
+        if path != home
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if CONTRACT_STRING.search(line)
+    ]
+    assert found == []
+    assert CONTRACT_STRING.search(home.read_text())  # the pattern does match the contract's own spelling
+
+
+def test_the_shipped_model_declares_the_contract():
+    """The file in models/ is the oracle: its names and keys, spelled out, are what the contract says."""
+    sig = read_signature(SHIPPED)
+    keys = [
+        "format",
+        "model_name",
+        "model_hash",
+        "config",
+        "input_height",
+        "input_width",
+        "mean",
+        "std",
+        "fps",
+    ]
+    assert set(sig.metadata) == {f"aar.{key}" for key in keys} == set(METADATA_KEYS)
+    assert sig.metadata["aar.format"] == contract.FORMAT_VERSION == "1"
+    meta = decode_metadata(sig.metadata)
+    assert encode_metadata(meta) == sig.metadata  # the encoding reproduces the file byte for byte
+    layers = json.loads(sig.metadata["aar.config"])["rwkv_layers"]
+    names = contract.state_names(layers)
+    assert names[:5] == [f"layer0.{field}" for field in ("att_x", "att_aa", "att_bb", "att_pp", "ffn_x")]
+    assert list(sig.inputs) == ["image"] + [f"state_in.{n}" for n in names]
+    assert list(sig.outputs) == ["risk_logit", "tta", "risk_map", "embedding"] + [
+        f"state_out.{n}" for n in names
+    ]
+    assert [contract.IMAGE, *contract.OUTPUTS] == list(sig.inputs)[:1] + list(sig.outputs)[:4]
+    assert sig.inputs["image"] == ("float32", contract.image_shape(meta.input_height, meta.input_width))
+    for name, rank in contract.OUTPUT_RANKS.items():
+        assert len(sig.outputs[name][1]) == rank, name
+
+
+def test_metadata_round_trip_and_encoding():
+    encoded = encode_metadata(META)
+    assert list(encoded) == list(METADATA_KEYS)
+    assert encoded["aar.mean"] == "[0.485, 0.456, 0.406]" and encoded["aar.fps"] == "10.0"
+    assert encoded["aar.input_height"] == "64" and json.loads(encoded["aar.config"]) == META.config
+    assert decode_metadata(encoded) == META
+
+
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("aar.format", "2", r"unsupported aar\.format '2'"),
+        ("aar.std", "[1, 0, 1]", "std > 0"),
+        ("aar.mean", "[0.5]", "3 numbers each"),
+        ("aar.input_width", "wide", "malformed"),
+        ("aar.fps", "0", "must be > 0"),
+        ("aar.config", '"tsd"', "must be a JSON object"),
+    ],
+)
+def test_decode_rejects_bad_values(key, value, match):
+    with pytest.raises(ContractError, match=match):
+        decode_metadata(dict(encode_metadata(META), **{key: value}))
+
+
+def test_decode_names_missing_keys():
+    props = {k: v for k, v in encode_metadata(META).items() if k not in ("aar.fps", "aar.std")}
+    with pytest.raises(ContractError, match=r"missing \['aar\.std', 'aar\.fps'\]"):
+        decode_metadata(props)
+
+
+def test_file_sha256_is_the_sha256_of_the_bytes_in_order(tmp_path):
+    first, second = tmp_path / "a.onnx", tmp_path / "a.onnx.data"
+    first.write_bytes(b"graph" * 300_000)  # more than one read block
+    second.write_bytes(b"weights")
+    assert file_sha256(first) == hashlib.sha256(first.read_bytes()).hexdigest()
+    both = file_sha256(first, (second,))
+    assert both == hashlib.sha256(first.read_bytes() + second.read_bytes()).hexdigest()
+    raw = bytearray(second.read_bytes())
+    raw[0] ^= 1
+    second.write_bytes(bytes(raw))
+    assert file_sha256(first, (second,)) != both
+
+
+def test_the_shipped_model_hash_is_its_weights_file():
+    assert read_signature(SHIPPED).metadata["aar.model_hash"] == file_sha256(
+        SHIPPED.with_suffix(".safetensors")
+    )
+
+
+def test_contract_imports_only_the_standard_library():
+    code = "import sys; import accident_anticipation_ros.contract; print(sorted(m for m in ('numpy', 'torch', 'onnx', 'onnxruntime') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
