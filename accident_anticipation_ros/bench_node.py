@@ -86,7 +86,7 @@ def _frames(n: int, height: int, width: int) -> list[np.ndarray]:
 
 
 def raw_step_ms(model: Path, frames: list[np.ndarray]) -> np.ndarray:
-    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
     backend = create_backend(model, "onnxruntime")

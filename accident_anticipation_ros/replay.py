@@ -393,7 +393,7 @@ def replay_offline(
     from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
     from accident_anticipation_ros.conversions import ConversionError, encode_image_fields, msg_to_rgb
     from accident_anticipation_ros.parameters import NodeParams, camera_name_from_topic
-    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import StreamSession
     from accident_anticipation_ros.visualization import draw_result_overlay

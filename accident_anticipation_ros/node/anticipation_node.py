@@ -119,7 +119,8 @@ class AnticipationNode(LifecycleNode):
             )
             return TransitionCallbackReturn.FAILURE
         # The runtime is imported here so that a bad install surfaces as a FAILURE with its reason.
-        from accident_anticipation_ros.runtime.backend import BackendError, create_backend
+        from accident_anticipation_ros.runtime.errors import BackendError
+        from accident_anticipation_ros.runtime.factory import create_backend
 
         try:
             options = {"threads": p.num_threads} if p.num_threads else {}

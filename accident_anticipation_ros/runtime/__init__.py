@@ -2,6 +2,6 @@
 
 Kept light: importing this package imports nothing heavy. Use the submodules::
 
-    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.session import SessionConfig, StreamSession
 """

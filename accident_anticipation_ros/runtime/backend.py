@@ -1,22 +1,20 @@
-"""One interface over the inference backends, and the factory that picks one.
+"""The interface every inference backend implements, and the values it exchanges.
 
 A backend runs the student's *step* graph: one preprocessed frame plus the recurrent state in, the
-frame's outputs plus the next state out (see the ONNX contract). The state is opaque to callers: a
+frame's outputs plus the next state out (see :mod:`accident_anticipation_ros.contract`). The state is opaque to callers: a
 dict of numpy arrays (ONNX Runtime on the CPU), device buffers (TensorRT, ONNX Runtime with IO
 binding) or the model's own state (torch). ``init_state()`` returns the all-zeros reset state.
 
-    backend = create_backend("models/tsd-nano.onnx")          # TensorRT > ONNX Runtime > torch
+    backend = create_backend("models/tsd-nano.onnx")  # runtime.factory: TensorRT > ONNX Runtime > torch
     state = backend.init_state()
-    out, state = backend.step(image, state)                   # image: (1, 3, H, W) float32
+    out, state = backend.step(image, state)           # image: (1, 3, H, W) float32
 """
 
 from __future__ import annotations
 
 import abc
-import importlib.util
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,20 +23,6 @@ from accident_anticipation_ros.contract import IMAGE, image_shape
 from accident_anticipation_ros.runtime.errors import BackendError
 
 State = Any  # backend specific; only ever produced by the same backend's init_state() / step()
-
-ONNX_SUFFIXES = (".onnx",)
-PLAN_SUFFIXES = (".plan", ".engine", ".trt")
-CHECKPOINT_SUFFIXES = (".safetensors",)
-KIND_ALIASES = {
-    "auto": "auto",
-    "onnxruntime": "onnxruntime",
-    "ort": "onnxruntime",
-    "onnx": "onnxruntime",
-    "tensorrt": "tensorrt",
-    "trt": "tensorrt",
-    "torch": "torch",
-    "pytorch": "torch",
-}
 
 
 @dataclass(frozen=True)
@@ -188,151 +172,3 @@ class Backend(abc.ABC):
             raise ValueError(
                 f"{self.info.model_name}: input {IMAGE!r} must be float32 {list(self._image_shape)}, got {got}"
             )
-
-
-def module_available(name: str) -> bool:
-    """Whether ``name`` can be imported (without importing it)."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def model_format(path: Path) -> str:
-    """``"onnx"``, ``"plan"`` or ``"checkpoint"`` from the file name; BackendError if none fits."""
-    suffix = path.suffix.lower()
-    if suffix in ONNX_SUFFIXES:
-        return "onnx"
-    if suffix in PLAN_SUFFIXES:
-        return "plan"
-    if suffix in CHECKPOINT_SUFFIXES or (suffix == ".json" and path.with_suffix(".safetensors").is_file()):
-        return "checkpoint"
-    raise BackendError(
-        f"{path}: not a model file (expected an ONNX step graph '.onnx', a TensorRT plan "
-        f"'{'/'.join(PLAN_SUFFIXES)}' or a checkpoint '.safetensors')"
-    )
-
-
-def _not_installed(kind: str) -> BackendError:
-    hints = {
-        "tensorrt": "the tensorrt Python package is not installed; use backend:=onnxruntime or install "
-        "TensorRT 10 (JetPack 6) and cuda-python",
-        "onnxruntime": "the onnxruntime Python package is not installed; pip install onnxruntime "
-        "(or onnxruntime-gpu), or use backend:=torch with a checkpoint",
-        "torch": "torch is not installed; pip install 'accident_anticipation_ros[train]' or use "
-        "backend:=onnxruntime with an ONNX export",
-    }
-    return BackendError(f"backend {kind!r} requested but {hints[kind]}")
-
-
-def _backend_class(kind: str) -> type[Backend]:
-    if kind == "onnxruntime":
-        from accident_anticipation_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
-
-        return OnnxRuntimeBackend
-    if kind == "tensorrt":
-        from accident_anticipation_ros.runtime.tensorrt_backend import TensorRTBackend
-
-        return TensorRTBackend
-    from accident_anticipation_ros.runtime.torch_backend import TorchBackend
-
-    return TorchBackend
-
-
-def available_kinds() -> dict[str, bool]:
-    """Which backends could be used on this machine (TensorRT also needs a CUDA GPU)."""
-    from accident_anticipation_ros.runtime.cuda_runtime import gpu_count
-
-    return {
-        "tensorrt": module_available("tensorrt") and gpu_count() > 0,
-        "onnxruntime": module_available("onnxruntime"),
-        "torch": module_available("torch"),
-    }
-
-
-def select_kind(path: Path, kind: str = "auto", available: dict[str, bool] | None = None) -> tuple[str, Path]:
-    """Resolve ``kind`` for the model at ``path``: the backend to use and the file it loads.
-
-    ``auto`` picks TensorRT (installed, a GPU present, an ONNX or plan given), then ONNX Runtime
-    (an ONNX given), then torch (a checkpoint given, or the ``.safetensors`` next to the ONNX).
-
-    Raises:
-        BackendError: unknown kind, a backend that cannot load this file, or one not installed.
-    """
-    if kind not in KIND_ALIASES:
-        raise BackendError(f"unknown backend kind {kind!r}; expected one of {sorted(set(KIND_ALIASES))}")
-    kind = KIND_ALIASES[kind]
-    fmt = model_format(path)
-    checkpoint = path.with_suffix(".safetensors")  # the file itself, or the one beside an ONNX / JSON
-    if available is None:
-        available = available_kinds() if kind == "auto" else {}
-
-    if kind == "auto":
-        if fmt in ("onnx", "plan") and available.get("tensorrt"):
-            return "tensorrt", path
-        if fmt == "plan":
-            raise BackendError(
-                f"{path}: a TensorRT plan needs TensorRT and a CUDA GPU, which this machine lacks; "
-                "pass the ONNX export with backend:=onnxruntime instead"
-            )
-        if fmt == "onnx" and available.get("onnxruntime"):
-            return "onnxruntime", path
-        if available.get("torch") and checkpoint.is_file():
-            return "torch", checkpoint
-        if fmt == "checkpoint":
-            raise _not_installed("torch")
-        raise BackendError(
-            f"{path}: no backend can run this model here: TensorRT (with a GPU) and ONNX Runtime are "
-            f"not available and there is no checkpoint {checkpoint.name} next to it for torch"
-        )
-
-    if kind == "tensorrt":
-        if fmt == "checkpoint":
-            raise BackendError(
-                f"{path}: TensorRT needs the ONNX export or a plan, not a checkpoint; "
-                "run `accident-anticipation export` first"
-            )
-        if not module_available("tensorrt"):
-            raise _not_installed("tensorrt")
-        return kind, path
-    if kind == "onnxruntime":
-        if fmt != "onnx":
-            raise BackendError(f"{path}: ONNX Runtime needs an ONNX step graph '.onnx', got a {fmt} file")
-        if not module_available("onnxruntime"):
-            raise _not_installed("onnxruntime")
-        return kind, path
-    # torch
-    if not checkpoint.is_file():
-        raise BackendError(
-            f"{path}: the torch backend loads a checkpoint '.safetensors' (+ '.json'); "
-            f"{checkpoint} does not exist"
-        )
-    if not module_available("torch"):
-        raise _not_installed("torch")
-    return kind, checkpoint
-
-
-def create_backend(model_path: str | Path, kind: str = "auto", **opts: Any) -> Backend:
-    """Load ``model_path`` with the backend ``kind`` (``auto``, ``onnxruntime``, ``tensorrt``, ``torch``).
-
-    Keyword options go to the backend that is picked (e.g. ``threads`` for ONNX Runtime and torch,
-    ``precision`` and ``cache_dir`` for TensorRT). With ``kind="auto"`` options the picked backend
-    does not know are ignored; with an explicit kind they are an error.
-
-    Raises:
-        BackendError: missing or unusable model file, unknown kind or option, backend not installed.
-    """
-    path = Path(model_path).expanduser()
-    if not path.exists():
-        raise BackendError(f"model file {path} does not exist")
-    if path.is_dir():
-        raise BackendError(f"model path {path} is a directory; pass the .onnx, plan or .safetensors file")
-    resolved, load_path = select_kind(path, kind)
-    cls = _backend_class(resolved)
-    known = set().union(*(_backend_class(k).OPTIONS for k in ("onnxruntime", "tensorrt", "torch")))
-    unknown = sorted(set(opts) - (known if KIND_ALIASES[kind] == "auto" else set(cls.OPTIONS)))
-    if unknown:
-        raise BackendError(
-            f"unknown option(s) {unknown} for backend {resolved!r}; it accepts {sorted(cls.OPTIONS)}"
-        )
-    return cls(load_path, **{k: v for k, v in opts.items() if k in cls.OPTIONS})

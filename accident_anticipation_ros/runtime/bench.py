@@ -264,7 +264,7 @@ def stepper(backend) -> Callable[[], object]:
 
 def bench_student(name: str, files: tuple[Path, Path], args) -> tuple[dict, object, object]:
     """Latency on ONNX Runtime and torch, params and GFLOPs of one student."""
-    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.factory import create_backend
 
     key = short(name)
     out: dict = {}
@@ -415,7 +415,7 @@ def bench_paired(name: str, onnx_path: Path, torch_backend, gflops: float, args,
     the cores from the next one (measured on 2 threads: tsd-s0 60 ms per step in turns without the
     pause, 24-25 ms with it and alone).
     """
-    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.factory import create_backend
 
     key = short(name)
     recurrent_backend = create_backend(onnx_path, kind="onnxruntime", threads=args.threads)

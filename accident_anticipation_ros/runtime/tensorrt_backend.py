@@ -54,9 +54,10 @@ from accident_anticipation_ros.contract import (
     file_sha256,
     image_shape,
 )
-from accident_anticipation_ros.runtime.backend import PLAN_SUFFIXES, Backend, ModelInfo, StepOutput
+from accident_anticipation_ros.runtime.backend import Backend, ModelInfo, StepOutput
 from accident_anticipation_ros.runtime.cuda_runtime import call, cudart, device_name
 from accident_anticipation_ros.runtime.errors import BackendError
+from accident_anticipation_ros.runtime.factory import PLAN_SUFFIXES
 from accident_anticipation_ros.runtime.onnx_contract import check_contract
 from accident_anticipation_ros.runtime.onnx_signature import read_signature
 

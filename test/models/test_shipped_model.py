@@ -10,7 +10,7 @@ import torch
 
 from accident_anticipation_ros.contract import file_sha256
 from accident_anticipation_ros.model.checkpoint import load_checkpoint
-from accident_anticipation_ros.runtime.backend import create_backend
+from accident_anticipation_ros.runtime.factory import create_backend
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 STEM = MODELS / "tsd-nano"

@@ -152,7 +152,7 @@ def test_two_cameras_keep_separate_states_equal_to_the_offline_session(ros_peer,
     from sensor_msgs.msg import Image
 
     from accident_anticipation_ros.msg import AccidentRisk
-    from accident_anticipation_ros.runtime.backend import create_backend
+    from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import SessionConfig, StreamSession
 

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from accident_anticipation_ros.runtime.backend import Backend, create_backend
+from accident_anticipation_ros.runtime.backend import Backend
+from accident_anticipation_ros.runtime.factory import create_backend
 from accident_anticipation_ros.runtime.session import (
     LEVEL_HIGH,
     LEVEL_LOW,
