@@ -15,10 +15,10 @@ from typing import Any
 
 from accident_anticipation_ros.runtime.backend import Backend
 from accident_anticipation_ros.runtime.errors import BackendError
+from accident_anticipation_ros.runtime.trt_cache import PLAN_SUFFIXES
 
 KINDS = ("tensorrt", "onnxruntime", "torch")  # each is also the name of the package it needs
 ONNX_SUFFIXES = (".onnx",)
-PLAN_SUFFIXES = (".plan", ".engine", ".trt")
 CHECKPOINT_SUFFIXES = (".safetensors",)
 KIND_ALIASES = {
     "auto": "auto",

@@ -53,7 +53,7 @@ def test_runtime_path_never_imports_torch(tsd_test):
     code = f"""
 import sys
 import numpy as np
-from accident_anticipation_ros.runtime import bench, tensorrt_backend, torch_backend  # noqa: F401 (lazy)
+from accident_anticipation_ros.runtime import bench, tensorrt_backend, torch_backend, trt_build, trt_cache  # noqa: F401
 from accident_anticipation_ros.runtime.factory import create_backend, select_kind
 from accident_anticipation_ros.runtime.session import StreamSession
 from pathlib import Path
