@@ -104,6 +104,7 @@ def test_rgb8_bgr8_and_jpeg_from_reliable_and_best_effort_publishers(ros_peer, s
         model_path=tiny_onnx,
         camera_topics=["/cam_raw/image_raw", "/cam_jpeg/image_raw/compressed"],
         overlay_rate=0.0,
+        backend="onnxruntime",  # not auto: on a Jetson auto picks TensorRT
     )
     info = wait_until_active(ros_peer, node)
     assert info.backend == "onnxruntime" and info.model_name and len(info.model_hash) == 64
