@@ -24,7 +24,6 @@ A frame that is not published says why in :attr:`FrameOutput.drop` (the names of
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,7 +58,7 @@ class RiskFields:
 
     def as_dict(self) -> dict[str, Any]:
         """Keyword arguments of an AccidentRisk constructor (rclpy or rosbags), ``header`` apart."""
-        return dataclasses.asdict(self)
+        return dict(vars(self))  # all scalars: no deep copy (dataclasses.asdict costs ~30 us)
 
 
 @dataclass(frozen=True)
