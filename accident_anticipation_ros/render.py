@@ -18,6 +18,7 @@ def overlay_frames(
     from accident_anticipation_ros.bag.types import get_package_typestore
     from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
     from accident_anticipation_ros.conversions import msg_to_rgb
+    from accident_anticipation_ros.stamps import NS_PER_S, to_ns
 
     store = get_package_typestore()
     with open_bag(bag) as reader:
@@ -46,7 +47,7 @@ def overlay_frames(
         conns = [c for c in reader.connections if c.topic == overlays[0]]
         for conn, _, raw in reader.messages(connections=conns):
             msg = store.deserialize_cdr(raw, conn.msgtype)
-            t = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            t = to_ns(msg.header.stamp)
             if start is not None and not start <= t <= end:
                 continue
             frames.append(msg_to_rgb(msg))
@@ -54,7 +55,7 @@ def overlay_frames(
     if not frames:
         raise BagError(f"bag {bag}: no overlay images{f' in clip {clip_id!r}' if clip_id else ''}")
     if fps is None:
-        fps = 1e9 / float(np.median(np.diff(stamps))) if len(stamps) > 1 else 10.0
+        fps = NS_PER_S / float(np.median(np.diff(stamps))) if len(stamps) > 1 else 10.0
     return frames, float(fps)
 
 

@@ -6,15 +6,15 @@ starts with ``--model``); the node's AccidentRisk, overlay, info and /diagnostic
 with the bag's ground truth (AccidentLabel), into an mcap bag. It ends when the bag has been played
 and the node's outputs have drained.
 
-``--offline``: the same ``StreamSession`` the node runs, stepped over every frame of the bag without
-DDS (no drops: the reference for large evaluations); it writes the same topics.
+``--offline``: the same ``StreamPipeline`` (conversion, ``StreamSession``, message fields) the node
+runs, over every frame of the bag without DDS (no drops: the reference for large evaluations); it
+writes the same topics.
 """
 
 from __future__ import annotations
 
 import argparse
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -147,13 +147,6 @@ class Recorder:
         self._writer.close()
 
 
-def _header_stamp_ns(cdr: bytes) -> int:
-    """The header stamp of a serialized message whose first field is a std_msgs/Header."""
-    order = "<" if cdr[1] == 1 else ">"
-    sec, nanosec = struct.unpack_from(f"{order}iI", cdr, 4)
-    return sec * 1_000_000_000 + nanosec
-
-
 # ---------------------------------------------------------------------------------------------- DDS
 
 
@@ -185,6 +178,7 @@ def replay_dds(
     from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
     from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
     from accident_anticipation_ros.parameters import camera_name_from_topic
+    from accident_anticipation_ros.stamps import cdr_header_stamp_ns, ns_to_seconds
 
     label_topic = label_topic or DEFAULT_LABEL_TOPIC
     started = time.monotonic()
@@ -276,7 +270,7 @@ def replay_dds(
                 out_topic, out_type, data = inbox.get_nowait()
             except queue.Empty:
                 return
-            recorder.write(out_topic, out_type, _header_stamp_ns(data), data)
+            recorder.write(out_topic, out_type, cdr_header_stamp_ns(data), data)
 
     spinner = threading.Thread(target=spin, daemon=True)
     spinner.start()
@@ -294,7 +288,7 @@ def replay_dds(
         time.sleep(0.5)  # let discovery settle both ways before the first frame
         t_bag0, t_wall0 = messages[0][2], time.monotonic()
         for out_topic, _, t_ns, data in messages:
-            wait = t_wall0 + (t_ns - t_bag0) / 1e9 / rate - time.monotonic()
+            wait = t_wall0 + ns_to_seconds(t_ns - t_bag0) / rate - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             if out_topic == topic:
@@ -387,12 +381,13 @@ def replay_offline(
     label_topic: str | None = None,
     node_name: str = DEFAULT_NODE,
 ) -> ReplaySummary:
-    """Step the node's ``StreamSession`` over every frame of ``bag`` and write the node's topics to ``out``."""
+    """Run the node's ``StreamPipeline`` over every frame of ``bag`` and write the node's topics to ``out``."""
     from accident_anticipation_ros.bag.reader import find_image_topic, open_bag
-    from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, COMPRESSED_IMAGE
+    from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK
     from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
-    from accident_anticipation_ros.conversions import ConversionError, encode_image_fields, msg_to_rgb
+    from accident_anticipation_ros.conversions import encode_image_fields
     from accident_anticipation_ros.parameters import NodeParams, camera_name_from_topic
+    from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, StreamPipeline
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import StreamSession
@@ -407,11 +402,12 @@ def replay_offline(
     )
     frames = risk = overlays = bad = 0
     with open_bag(bag) as reader:
-        topic, msgtype = find_image_topic(reader, camera_topic)  # before anything is written
+        topic, _ = find_image_topic(reader, camera_topic)  # before anything is written
+    camera = camera_name_from_topic(topic)
+    pipeline = StreamPipeline(session, camera)
     recorder = Recorder(out)
     try:
         with open_bag(bag) as reader:
-            camera = camera_name_from_topic(topic)
             prefix = f"/{node_name}/{camera}"
             store = recorder.store
             Risk = store.types[ACCIDENT_RISK]
@@ -423,35 +419,25 @@ def replay_offline(
                     continue
                 frames += 1
                 msg = store.deserialize_cdr(raw, conn.msgtype)
-                try:
-                    rgb = msg_to_rgb(msg)
-                except ConversionError as exc:
+                frame = pipeline.handle_msg(msg)
+                if frame.drop == DROP_BAD_FRAME:
                     bad += 1
-                    print(f"replay: frame at {t_ns} ns skipped: {exc}", file=sys.stderr)
+                    print(f"replay: frame at {t_ns} ns skipped: {frame.error}", file=sys.stderr)
                     continue
-                stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-                encoding = msg.format if msgtype == COMPRESSED_IMAGE else msg.encoding
-                t0 = time.perf_counter()
-                result = session.step(rgb, stamp, encoding)
-                if not result.valid:
+                if not frame.published:  # a non-finite model output: the node publishes nothing either
                     continue
-                out_msg = Risk(
-                    header=msg.header,
-                    camera=camera,
-                    latency_ms=(time.perf_counter() - t0) * 1e3,
-                    frames_dropped=0,
-                    **result.message_fields(),
-                )
-                stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-                recorder.write_msg(f"{prefix}/risk", ACCIDENT_RISK, stamp_ns, out_msg)
+                out_msg = Risk(header=msg.header, **frame.risk.as_dict())
+                recorder.write_msg(f"{prefix}/risk", ACCIDENT_RISK, frame.stamp_ns, out_msg)
                 risk += 1
                 if overlay:
-                    img = draw_result_overlay(rgb, result, camera=camera, max_width=params.overlay_max_width)
+                    img = draw_result_overlay(
+                        frame.rgb, frame.result, camera=camera, max_width=params.overlay_max_width
+                    )
                     fields = encode_image_fields(img, "rgb8")
                     recorder.write_msg(
                         f"{prefix}/overlay",
                         "sensor_msgs/msg/Image",
-                        stamp_ns,
+                        frame.stamp_ns,
                         ImageMsg(header=msg.header, **fields),
                     )
                     overlays += 1

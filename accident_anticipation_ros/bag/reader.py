@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import struct
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ import numpy as np
 from rosbags.rosbag2 import Reader
 
 from accident_anticipation_ros.bag.errors import BagError
-from accident_anticipation_ros.bag.stamps import frame_stamp_ns, frame_stamps_ns, label_fps, to_ns
 from accident_anticipation_ros.bag.types import (
     ACCIDENT_LABEL,
     ACCIDENT_RISK,
@@ -32,6 +30,14 @@ from accident_anticipation_ros.bag.types import (
 from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
 from accident_anticipation_ros.clip import Clip
 from accident_anticipation_ros.conversions import ConversionError, compressed_to_rgb, image_to_rgb
+from accident_anticipation_ros.stamps import (
+    NS_PER_S,
+    cdr_header_stamp_ns,
+    frame_stamp_ns,
+    frame_stamps_ns,
+    label_fps,
+    to_ns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +150,12 @@ def _messages(reader: Reader, conns) -> Iterator[tuple[str, int, object]]:
 def _header_stamps(reader: Reader, conns) -> Iterator[int]:
     """Header stamps (ns) of messages whose first field is a ``std_msgs/Header``, without decoding them."""
     for conn, timestamp, raw in _raw_messages(reader, conns):
-        if len(raw) < 12:
-            raise BagError(f"bag {reader.path}: message on {conn.topic!r} at {timestamp} ns is truncated")
-        order = "<" if raw[1] & 1 else ">"  # CDR encapsulation: 0x0001 little endian, 0x0000 big endian
-        sec, nanosec = struct.unpack_from(f"{order}iI", raw, 4)
-        yield sec * 1_000_000_000 + nanosec
+        try:
+            yield cdr_header_stamp_ns(raw)
+        except ValueError:
+            raise BagError(
+                f"bag {reader.path}: message on {conn.topic!r} at {timestamp} ns is truncated"
+            ) from None
 
 
 def find_image_topic(reader: Reader, camera_topic: str | None = None) -> tuple[str, str]:
@@ -208,9 +215,9 @@ def _to_clip_label(msg, path: Path) -> ClipLabel:
         toa_ns = to_ns(msg.time_of_accident)
         if toa_ns == 0:
             raise BagError(f"{where}: positive clip with a zero time_of_accident")
-        toa = round((toa_ns - start_ns) * fps / 1e9, 6)
+        toa = round((toa_ns - start_ns) * fps / NS_PER_S, 6)
         if frame_stamp_ns(start_ns, fps, toa) != toa_ns:  # toa rounded to 1e-6 frames; keep the exact value
-            toa = (toa_ns - start_ns) * fps / 1e9
+            toa = (toa_ns - start_ns) * fps / NS_PER_S
     return ClipLabel(
         clip_id=msg.clip_id,
         label=int(msg.label),

@@ -22,7 +22,6 @@ from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, Qo
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 
 from accident_anticipation_ros.bag.errors import BagError
-from accident_anticipation_ros.bag.stamps import frame_stamp_ns, label_fps, seconds_to_ns, split_ns
 from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, COMPRESSED_IMAGE, IMAGE, get_package_typestore
 from accident_anticipation_ros.clip import Clip
 from accident_anticipation_ros.conversions import (
@@ -30,6 +29,7 @@ from accident_anticipation_ros.conversions import (
     encode_compressed_fields,
     encode_image_fields,
 )
+from accident_anticipation_ros.stamps import frame_stamp_ns, label_fps, seconds_to_ns, split_ns
 
 DEFAULT_CAMERA_TOPIC = "/camera/image_raw"
 DEFAULT_LABEL_TOPIC = "/accident_anticipation/ground_truth"

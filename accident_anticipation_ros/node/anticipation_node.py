@@ -1,8 +1,9 @@
 """``anticipation_node``: a lifecycle node that turns camera streams into AccidentRisk.
 
 The node only converts and calls. Subscription callbacks put the newest frame of each camera into a
-slot (never blocking the executor); one worker thread converts it, steps that camera's
-``StreamSession`` (the recurrent state) and publishes AccidentRisk, the overlay and the markers.
+slot (never blocking the executor); one worker thread hands it to that camera's ``StreamPipeline``
+(conversion, stamp, ``StreamSession`` step: the ROS-free sequence offline replay runs too) and
+publishes AccidentRisk, the overlay and the markers.
 
 Lifecycle: parameters are declared in ``__init__``; ``on_configure`` validates them, loads and warms
 up the model (FAILURE with the reason on a bad path or model); ``on_activate`` subscribes and starts
@@ -15,6 +16,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -32,10 +34,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from accident_anticipation_ros import parameters
-from accident_anticipation_ros.conversions import ConversionError, msg_to_rgb, rgb_to_image
+from accident_anticipation_ros.conversions import rgb_to_image
 from accident_anticipation_ros.frame_slots import LatestFrameSlots
 from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
 from accident_anticipation_ros.node.markers import risk_markers
+from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_NON_FINITE, StreamPipeline
 from accident_anticipation_ros.stream_stats import StreamStats
 from accident_anticipation_ros.visualization import draw_result_overlay
 
@@ -44,17 +47,20 @@ try:  # Jazzy
 except ImportError:  # Humble
     from rclpy.qos_event import SubscriptionEventCallbacks, UnsupportedEventTypeError
 
+if TYPE_CHECKING:  # the runtime is imported in on_configure / on_activate
+    from accident_anticipation_ros.runtime.session import RiskResult
+
 _DIAG_LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
 
 @dataclass
 class Camera:
-    """One camera's runtime: its session (recurrent state), statistics and ROS endpoints."""
+    """One camera's runtime: its pipeline (session, recurrent state), statistics and ROS endpoints."""
 
     name: str
     topic: str
     compressed: bool
-    session: object = None
+    pipeline: StreamPipeline | None = None
     stats: StreamStats = field(default_factory=StreamStats)
     risk_pub: object = None
     overlay_pub: object = None
@@ -177,9 +183,10 @@ class AnticipationNode(LifecycleNode):
         self._slots = LatestFrameSlots(list(self.cameras))
         for cam in self.cameras.values():
             # A fresh session per activation: its first frame reports the reset "first_frame".
-            cam.session = StreamSession(
+            session = StreamSession(
                 self.backend, self._session_config, Preprocessor(self.backend.info, mode=p.preprocess)
             )
+            cam.pipeline = StreamPipeline(session, cam.name)
             cam.subscription = self._subscribe(cam, qos)
         self._running.set()
         self._worker = threading.Thread(target=self._work, name="anticipation_worker", daemon=True)
@@ -286,32 +293,24 @@ class AnticipationNode(LifecycleNode):
                 )
 
     def _process(self, cam: Camera, msg, received: float, dropped: int) -> None:
-        try:
-            rgb = msg_to_rgb(msg)
-        except ConversionError as exc:
-            cam.stats.error("bad_frames", str(exc))
-            self.get_logger().warning(f"camera '{cam.name}': frame skipped: {exc}", throttle_duration_sec=5.0)
-            return
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        encoding = msg.format if cam.compressed else msg.encoding
-        result = cam.session.step(rgb, stamp, encoding)
-        if not result.valid:
-            cam.stats.count("non_finite")
+        out = cam.pipeline.handle_msg(msg, received=received, dropped=dropped)
+        if out.drop == DROP_BAD_FRAME:
+            cam.stats.error(DROP_BAD_FRAME, out.error)
             self.get_logger().warning(
-                f"camera '{cam.name}': non-finite model output at t={stamp:.3f}; state reset, frame not published",
+                f"camera '{cam.name}': frame skipped: {out.error}", throttle_duration_sec=5.0
+            )
+            return
+        if out.drop == DROP_NON_FINITE:
+            cam.stats.count(DROP_NON_FINITE)
+            self.get_logger().warning(
+                f"camera '{cam.name}': non-finite model output at t={out.result.stamp:.3f}; state reset, "
+                "frame not published",
                 throttle_duration_sec=5.0,
             )
             return
-        latency_ms = (time.monotonic() - received) * 1e3
-        out = AccidentRisk(
-            header=msg.header,
-            camera=cam.name,
-            latency_ms=float(latency_ms),
-            frames_dropped=int(dropped),
-            **result.message_fields(),
-        )
-        cam.risk_pub.publish(out)
-        cam.stats.processed(latency_ms, result.step_ms, result.reset_reason)
+        result = out.result
+        cam.risk_pub.publish(AccidentRisk(header=msg.header, **out.risk.as_dict()))
+        cam.stats.processed(out.risk.latency_ms, result.step_ms, result.reset_reason)
         if cam.markers_pub.get_subscription_count():
             frame_header = msg.header
             if not frame_header.frame_id:
@@ -326,9 +325,9 @@ class AnticipationNode(LifecycleNode):
                     result.time_to_accident,
                 )
             )
-        self._maybe_publish_overlay(cam, msg, rgb, result)
+        self._maybe_publish_overlay(cam, msg, out.rgb, result)
 
-    def _maybe_publish_overlay(self, cam: Camera, msg, rgb: np.ndarray, result) -> None:
+    def _maybe_publish_overlay(self, cam: Camera, msg, rgb: np.ndarray, result: RiskResult) -> None:
         rate = self.params.overlay_rate
         now = time.monotonic()
         if rate <= 0 or now - cam.last_overlay < 1.0 / rate or not cam.overlay_pub.get_subscription_count():

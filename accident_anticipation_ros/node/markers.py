@@ -8,6 +8,7 @@ from builtin_interfaces.msg import Duration
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from accident_anticipation_ros.stamps import seconds_to_ns, split_ns
 from accident_anticipation_ros.visualization import LEVEL_NAMES, level_color
 
 # Placement in the camera's optical frame (x right, y down, z forward), metres.
@@ -27,7 +28,8 @@ def risk_markers(
 ) -> MarkerArray:
     """Text ("cam_front risk 0.72 HIGH, TTA 1.3 s"), an empty gauge frame and its fill, in ``header.frame_id``."""
     r, g, b = (c / 255.0 for c in level_color(level))
-    life = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
+    sec, nanosec = split_ns(seconds_to_ns(lifetime_s))
+    life = Duration(sec=sec, nanosec=nanosec)
     p = min(max(float(probability_smoothed), 0.0), 1.0)
 
     text = Marker(header=header, ns=f"{camera}/risk", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD)

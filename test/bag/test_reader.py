@@ -11,9 +11,9 @@ import pytest
 
 from accident_anticipation_ros.bag.errors import BagError
 from accident_anticipation_ros.bag.reader import read_clips_bag, read_risk_bag
-from accident_anticipation_ros.bag.stamps import split_ns
 from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, IMAGE, get_package_typestore
 from accident_anticipation_ros.bag.writer import DEFAULT_CAMERA_TOPIC, DEFAULT_LABEL_TOPIC, write_clips_bag
+from accident_anticipation_ros.stamps import split_ns
 
 
 def _risk_values(k: int, i: int) -> dict:

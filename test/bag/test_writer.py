@@ -8,7 +8,6 @@ from rosbags.rosbag2 import Reader
 
 from accident_anticipation_ros.bag.errors import BagError
 from accident_anticipation_ros.bag.reader import read_clips_bag
-from accident_anticipation_ros.bag.stamps import to_ns
 from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, get_package_typestore
 from accident_anticipation_ros.bag.writer import (
     DEFAULT_CAMERA_TOPIC,
@@ -16,6 +15,7 @@ from accident_anticipation_ros.bag.writer import (
     LABEL_LEAD,
     write_clips_bag,
 )
+from accident_anticipation_ros.stamps import to_ns
 
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])

@@ -6,12 +6,13 @@ publishes and listens from this test process on a domain of its own.
 
 from __future__ import annotations
 
-import math
 import time
 
 import cv2
 import numpy as np
 import pytest
+
+from accident_anticipation_ros.stamps import seconds_to_ns, split_ns, to_seconds
 
 pytestmark = pytest.mark.ros
 
@@ -21,8 +22,8 @@ FPS = 10.0
 def _stamp(t: float):
     from builtin_interfaces.msg import Time
 
-    sec = math.floor(t)
-    return Time(sec=int(sec), nanosec=int(round((t - sec) * 1e9)))
+    sec, nanosec = split_ns(seconds_to_ns(t))
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def _frame(i: int, h: int = 96, w: int = 128) -> np.ndarray:
@@ -74,7 +75,7 @@ def publish_paced(pub, msgs, period: float) -> None:
 
 
 def stamp_of(msg) -> float:
-    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+    return to_seconds(msg.header.stamp)
 
 
 def wait_until_active(ros_peer, node, topic_prefix="/accident_anticipation", timeout=60.0):

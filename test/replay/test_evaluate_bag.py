@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from rosbags.rosbag2 import StoragePlugin, Writer
 
-from accident_anticipation_ros.bag.stamps import frame_stamps_ns, split_ns
 from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, get_package_typestore
 from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
 from accident_anticipation_ros.evaluate_bag import evaluate_bags, main
 from accident_anticipation_ros.metrics import evaluate
+from accident_anticipation_ros.stamps import frame_stamps_ns, split_ns
 
 FPS = 10.0
 

@@ -1,4 +1,7 @@
-"""Frame stamps of a clip in a bag: one formula shared by the writer and the readers.
+"""Stamp arithmetic, in one place (ROS-free): nanoseconds, ``(sec, nanosec)`` and seconds.
+
+Every conversion between a ``builtin_interfaces/msg/Time``, integer nanoseconds and float seconds
+goes through here: the node, offline replay, the bag writer and readers, render and the markers.
 
 Frame ``i`` of a clip that starts at ``start_ns`` has the stamp ``start_ns + round(i * 1e9 / fps)``,
 where ``fps`` is the clip's frame rate rounded to float32 (the precision of ``AccidentLabel.fps``),
@@ -6,6 +9,8 @@ so a reader that only has the label recomputes every frame stamp exactly.
 """
 
 from __future__ import annotations
+
+import struct
 
 import numpy as np
 
@@ -33,12 +38,38 @@ def seconds_to_ns(seconds: float) -> int:
     return whole * NS_PER_S + int(round((seconds - whole) * NS_PER_S))
 
 
+def ns_to_seconds(ns: int) -> float:
+    """Integer nanoseconds to float seconds, as ``sec + nanosec * 1e-9``."""
+    sec, nanosec = split_ns(ns)
+    return sec + nanosec * 1e-9
+
+
 def to_ns(stamp) -> int:
     """A ``builtin_interfaces/msg/Time`` (``sec``, ``nanosec``) to integer nanoseconds."""
     return int(stamp.sec) * NS_PER_S + int(stamp.nanosec)
+
+
+def to_seconds(stamp) -> float:
+    """A ``builtin_interfaces/msg/Time`` to float seconds (what ``StreamSession.step`` takes)."""
+    return ns_to_seconds(to_ns(stamp))
 
 
 def split_ns(ns: int) -> tuple[int, int]:
     """Integer nanoseconds to ``(sec, nanosec)`` with ``0 <= nanosec < 1e9``."""
     sec, nanosec = divmod(int(ns), NS_PER_S)
     return sec, nanosec
+
+
+def cdr_header_stamp_ns(data: bytes) -> int:
+    """The header stamp (ns) of a CDR-serialized message whose first field is a ``std_msgs/Header``.
+
+    Reads the stamp without decoding the message.
+
+    Raises:
+        ValueError: ``data`` is shorter than the CDR encapsulation and the stamp (12 bytes).
+    """
+    if len(data) < 12:
+        raise ValueError(f"a serialized message with a header has at least 12 bytes, got {len(data)}")
+    order = "<" if data[1] & 1 else ">"  # CDR encapsulation: 0x0001 little endian, 0x0000 big endian
+    sec, nanosec = struct.unpack_from(f"{order}iI", data, 4)
+    return sec * NS_PER_S + nanosec

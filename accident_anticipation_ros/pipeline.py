@@ -1,0 +1,130 @@
+"""One camera stream from image message to AccidentRisk fields, ROS-free: the node and offline replay.
+
+    pipeline = StreamPipeline(StreamSession(backend, config), camera="cam_front")
+    out = pipeline.handle_msg(msg, received=time.monotonic(), dropped=0)
+    if out.published:
+        publisher.publish(AccidentRisk(header=msg.header, **out.risk.as_dict()))
+
+``msg`` is any object with the fields of a ``sensor_msgs/Image`` (``header, height, width, encoding,
+is_bigendian, step, data``) or of a ``sensor_msgs/CompressedImage`` (``header, format, data``): an
+rclpy message, one deserialized by rosbags, or a plain namespace. The pipeline converts it to RGB
+(:mod:`conversions`), takes the stamp from ``header.stamp`` (:mod:`stamps`), steps the camera's
+``StreamSession`` with the encoding (or compressed format) and returns every AccidentRisk field but
+``header``, which is the source image's header, unchanged. Like camera_calibration's ``handle_msg``:
+the callers convert messages at the edge and publish or record; the sequence is written once.
+
+A frame that is not published says why in :attr:`FrameOutput.drop` (the names of the node's
+``StreamStats`` counters):
+
+- ``"bad_frames"`` (:data:`DROP_BAD_FRAME`): the message cannot be converted (a ``ConversionError``,
+  its text in :attr:`FrameOutput.error`); the session is not stepped.
+- ``"non_finite"`` (:data:`DROP_NON_FINITE`): the model output was NaN/Inf; the session resets its
+  state on the next frame.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from accident_anticipation_ros.conversions import ConversionError, msg_to_rgb
+from accident_anticipation_ros.stamps import ns_to_seconds, to_ns
+
+if TYPE_CHECKING:  # the runtime is imported by whoever builds the session
+    from accident_anticipation_ros.runtime.session import RiskResult, StreamSession
+
+DROP_BAD_FRAME = "bad_frames"
+DROP_NON_FINITE = "non_finite"
+
+
+@dataclass(frozen=True)
+class RiskFields:
+    """The fields of one outgoing ``AccidentRisk`` message but ``header`` (see msg/AccidentRisk.msg)."""
+
+    camera: str
+    probability: float
+    probability_smoothed: float
+    level: int
+    alert: bool
+    time_to_accident: float
+    frames_since_reset: int
+    state_reset: bool
+    reset_reason: str
+    latency_ms: float
+    frames_dropped: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Keyword arguments of an AccidentRisk constructor (rclpy or rosbags), ``header`` apart."""
+        return dict(vars(self))  # all scalars: no deep copy (dataclasses.asdict costs ~30 us)
+
+
+@dataclass(frozen=True)
+class FrameOutput:
+    """What the pipeline made of one image message.
+
+    Attributes:
+        stamp_ns: The message's header stamp (ns).
+        rgb: ``(H, W, 3)`` uint8 frame; None when the message could not be converted.
+        result: The session's answer; None when the session was not stepped.
+        risk: The AccidentRisk fields to publish; None when the frame is not published.
+        drop: ``""`` when published, else :data:`DROP_BAD_FRAME` or :data:`DROP_NON_FINITE`.
+        error: Why the frame was dropped (the conversion error; ``""`` otherwise).
+    """
+
+    stamp_ns: int
+    rgb: np.ndarray | None = None
+    result: RiskResult | None = None
+    risk: RiskFields | None = None
+    drop: str = ""
+    error: str = ""
+
+    @property
+    def published(self) -> bool:
+        return self.risk is not None
+
+
+class StreamPipeline:
+    """Image message fields -> RGB -> ``StreamSession.step`` -> AccidentRisk fields, for one camera.
+
+    Args:
+        session: The camera's session (its own recurrent state; the backend may be shared).
+        camera: The camera name written into every message.
+    """
+
+    def __init__(self, session: StreamSession, camera: str) -> None:
+        self.session = session
+        self.camera = camera
+
+    def handle_msg(self, msg: Any, received: float | None = None, dropped: int = 0) -> FrameOutput:
+        """Process one image message (see the module docstring).
+
+        Args:
+            msg: An Image or CompressedImage, told apart by their ``encoding`` / ``format`` field.
+            received: ``time.monotonic()`` when the frame arrived (the start of ``latency_ms``);
+                None: now.
+            dropped: Frames of this camera dropped since the previous message (``frames_dropped``).
+
+        Raises:
+            ValueError: from ``StreamSession.step`` (the session is left unchanged).
+        """
+        if received is None:
+            received = time.monotonic()
+        stamp_ns = to_ns(msg.header.stamp)
+        try:
+            rgb = msg_to_rgb(msg)
+        except ConversionError as exc:
+            return FrameOutput(stamp_ns, drop=DROP_BAD_FRAME, error=str(exc))
+        encoding = msg.format if hasattr(msg, "format") else msg.encoding
+        result = self.session.step(rgb, ns_to_seconds(stamp_ns), encoding)
+        if not result.valid:
+            return FrameOutput(stamp_ns, rgb, result, drop=DROP_NON_FINITE)
+        risk = RiskFields(
+            camera=self.camera,
+            latency_ms=(time.monotonic() - received) * 1e3,
+            frames_dropped=int(dropped),
+            **result.message_fields(),
+        )
+        return FrameOutput(stamp_ns, rgb, result, risk)
