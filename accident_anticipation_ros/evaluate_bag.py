@@ -1,8 +1,8 @@
 """``accident-anticipation evaluate-bag``: the paper's metrics and a report from recorded output bags.
 
 Reads AccidentRisk and AccidentLabel from one or more bags (``replay`` writes them), aligns every
-clip's frames with the risk messages (``bag.reader.read_risk_bag``), and computes AP, mTTA, TTA@R80,
-the corrected toa-based mTTA and video-level AP with ``metrics.evaluate``. A frame the node dropped
+clip's frames with the risk messages (``bag.reader.read_risk_bag``), and computes AP, mTTA, TTA@R80 of
+the UString protocol and their corrected variants with ``metrics.evaluate``. A frame the node dropped
 has no risk message: it takes the last probability the node published before it (what a consumer of
 the stream saw at that moment; 0 before the first), and the number of such frames is reported.
 """
@@ -129,7 +129,12 @@ def write_report(ev: Evaluation, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from accident_anticipation_ros.metrics import per_threshold_curve, recall_levels
+    from accident_anticipation_ros.metrics import (
+        METRIC_LABELS,
+        per_threshold_curve,
+        protocol_levels,
+        recall_levels,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "curves").mkdir(exist_ok=True)
@@ -156,22 +161,24 @@ def write_report(ev: Evaluation, out: Path) -> Path:
         fig.savefig(out / "curves" / f"{_safe(clip.clip_id)}.png")
         plt.close(fig)
 
-    levels = recall_levels(
-        per_threshold_curve(
-            [filled_scores(c) for c in ev.clips],
-            np.array([c.label for c in ev.clips]),
-            np.array([c.toa if c.positive else -1.0 for c in ev.clips]),
-            ev.clips[0].fps,
-        )
+    curve = per_threshold_curve(
+        [filled_scores(c) for c in ev.clips],
+        np.array([c.label for c in ev.clips]),
+        np.array([c.toa if c.positive else -1.0 for c in ev.clips]),
+        ev.clips[0].fps,
     )
+    original, corrected = protocol_levels(curve), recall_levels(curve)
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    ax.plot(np.r_[0.0, levels.recall], np.r_[levels.precision[0], levels.precision], ".-")
+    for levels, style, name in ((original, ".-", "ap"), (corrected, "--", "ap_maxprec")):
+        label = f"{METRIC_LABELS[name]} {ev.metrics[name]:.3f}"
+        ax.plot(np.r_[0.0, levels.recall], np.r_[levels.precision[0], levels.precision], style, label=label)
+    ax.legend(fontsize=7, loc="lower left")
     ax.set(
-        xlim=(0, 1.02),
+        xlim=(0, max(1.02, float(original.recall[-1]) + 0.02)),  # > 1: negatives at threshold 0
         ylim=(0, 1.02),
         xlabel="recall",
         ylabel="precision",
-        title=f"AP {ev.metrics['ap']:.3f}, mTTA {ev.metrics['mtta']:.2f} s",
+        title=f"AP {ev.metrics['ap']:.3f}, mTTA {ev.metrics['mtta']:.2f} s (UString protocol)",
     )
     fig.tight_layout()
     fig.savefig(out / "pr_curve.png")
@@ -179,12 +186,8 @@ def write_report(ev: Evaluation, out: Path) -> Path:
 
     summary = ev.summary()
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-    rows = [
-        ("AP (frame-level protocol)", f"{summary['ap']:.4f}"),
-        ("mTTA (s, T/fps scaling as UString)", f"{summary['mtta']:.3f}"),
-        ("TTA@R80 (s)", f"{summary['tta_r80']:.3f}"),
-        ("mTTA, toa-based (s)", f"{summary['mtta_toa']:.3f}"),
-        ("video-level AP", f"{summary['video_ap']:.4f}"),
+    rows = [(label, f"{summary[key]:.{3 if 'tta' in key else 4}f}") for key, label in METRIC_LABELS.items()]
+    rows += [
         (
             "clips (positive / negative)",
             f"{summary['clips']} ({summary['positives']} / {summary['negatives']})",

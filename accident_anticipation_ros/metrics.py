@@ -1,45 +1,54 @@
 """Accident anticipation metrics: the community protocol of UString/DSTA ``eval_tools.evaluation``, in numpy.
 
-The protocol, as the original loop computes it (reproduced here, quirks included):
+``ap``, ``mtta`` and ``tta_r80`` are the original's numbers (Cogito2012/UString and monjurulkarim/DSTA
+``src/eval_tools.py``, identical there), quirks included; the test holds them to 1e-9 against a line-by-line
+transcription. The original, step by step:
 
 * Scored frames: a positive video is scored on its frames before the accident, ``[0, int(toa))``;
-  a negative video on all its frames.
+  a negative video on all its frames. ``n_frames`` = the number of scored frames (it sizes the arrays).
 * Thresholds: ``np.arange(max(min score, 0), 1.0, 0.001)``, min over all scored frames.
 * At a threshold, a video is flagged when any scored frame reaches it (``>=``); a true positive (TP) is
-  a flagged positive video; its first hit frame is the first scored frame ``>= threshold``.
-  precision = TP / flagged, recall = TP / positives, time = 1 - mean over TPs of ``first_hit / toa``
-  (relative time to accident in [0, 1]).
-* Only thresholds with at least one TP are kept (recall 0 is dropped). Points are grouped by recall;
-  each recall level takes the max precision and the max time of its group.
+  a video whose ``score x label`` reaches it, i.e. a flagged positive video, and at a threshold of 0 (only
+  when some scored frame is exactly 0) every negative video too (``0 >= 0``; recall exceeds 1 there).
+  precision = TP / flagged, recall = TP / positives, time = 1 - mean over TPs of ``first_hit / toa``.
+* Thresholds with a TP are recorded in order into arrays of ``n_frames`` zeros; ``np.argsort`` (the default,
+  unstable kind) sorts them by recall; the lowest recall group (the zeros left over) is dropped; every other
+  group takes its max precision and max time, except the highest recall group, which takes the precision
+  and time of its first point in that sort order (a member that the sort, not the data, picks; never more
+  than the group's max, so without exact zeros AP and mTTA are at most the ``_maxprec`` ones).
 * AP = ``P_0 * R_0`` (the first rectangle from recall 0) + trapezoids between consecutive levels.
-* mTTA = mean time over the levels x ``T / fps`` with ``T`` the clip length (a quirk: it scales by the
-  clip's duration, not by each video's own time before the accident). TTA@R80 = the time of the level
-  whose recall is nearest 0.8 (the lower one on a tie), scaled by ``T / fps`` alike.
+* mTTA = mean time over the levels x ``T / fps`` with ``T`` the clip length (a quirk: the clip's duration,
+  not each video's own time before the accident). TTA@R80 = the time of the level whose recall is nearest
+  0.8 (the lower one on a tie), scaled by ``T / fps`` alike.
+* When exactly ``n_frames`` thresholds are recorded (tiny inputs), there are no zeros left and the lowest
+  real recall level is the one dropped; this is reproduced.
 
-Where the original fails or is ill-defined, this module defines (and documents) the behaviour:
+Where the original crashes or cannot be called, this module defines (and documents) the behaviour:
 
-* The original takes, for the highest recall level only, the precision and time of whichever point
-  ``np.argsort`` (unstable) happens to put first in that group; here every level takes its max, as the
-  protocol states. This can raise AP and mTTA slightly (by ~4e-4 AP on random 60-video sets); all
-  other numbers agree with the original to rounding (tested against a transcription of its loop).
-* A TP is a flagged *positive* video. The original multiplies scores by the label and compares with
-  ``>= threshold``, so at threshold 0 (reached only when some scored frame is exactly 0) it counts
-  negative videos as TPs (recall > 1).
+* More recorded thresholds than scored frames (or exactly as many and a later threshold flags a video):
+  the original raises IndexError writing past its arrays; here the arrays hold ``K + 1`` entries (``K``
+  thresholds), so the zero group is the one dropped. Also when only one recall level would remain after
+  the drop (the original's ``new_Time[-1]`` on an empty array).
 * Scores must be finite probabilities in [0, 1] (ValueError otherwise: logits are the usual mistake).
   When every scored frame is 1.0 the original's grid is empty (it crashes); the grid is then [1.0].
 * No positive video: ValueError (AP and TTA are undefined; the original crashes). No negative video:
-  fine, precision is 1. Constant scores c: one point (all flagged at threshold c, first hit at frame 0),
-  so AP = positives / videos and mTTA = T / fps.
-* The original sizes its arrays by the number of scored frames and raises IndexError on small inputs
-  where more thresholds than that have a TP; there is no such limit here.
-* Videos of different lengths: pass a sequence of 1-D arrays; ``T`` (for the mTTA quirk) is then the
-  longest video's length, the width the original would see after padding.
+  fine, precision is 1. A positive's toa must satisfy ``1 <= int(toa) <= length`` (the original crashes
+  below; above, it would score the whole clip against an accident after its end: rejected as bad labels).
+* A negative's toa is ignored. The original adds ``0 / toa`` of each negative at a threshold of 0 (0 for
+  its loaders' ``T + 1``; NaN for a toa of 0 or NaN): 0 here.
+* Videos of different lengths (the original takes an ``[N, T]`` array): pass a sequence of 1-D arrays;
+  the result is the original's on the array padded to the longest length ``T`` when the padding changes
+  no negative's min or max (``n_frames`` counts ``T`` frames per negative, as padded).
+* float32 scores: the grid and the comparisons are the original's for float32 input (under NumPy 2 its
+  grid's step is then not exactly 0.001, see ``_curve``); tested under NumPy 2.
 
-Extra numbers:
+Corrected variants, each under its own key:
 
-* ``mtta_toa``: the corrected mTTA in seconds. Per threshold, the mean over TP videos of
-  ``(toa - first_hit) / fps`` (each video's own time between the first alarm and the accident);
-  per recall level its max; then the mean over the levels (same grouping as mTTA).
+* ``ap_maxprec``, ``mtta_maxprec``, ``tta_r80_maxprec``: every recall level takes its max precision and
+  max time (the highest one too), a TP is a flagged positive video at every threshold (no negatives at
+  a threshold of 0), only recall 0 is dropped, no limit on the number of thresholds.
+* ``mtta_toa``: mTTA in seconds from each video's own toa. Per threshold, the mean over TP videos of
+  ``(toa - first_hit) / fps``; per recall level its max; then the mean over the levels (``_maxprec`` levels).
 * ``video_ap``: average precision (scikit-learn's ``average_precision_score`` definition) of each video's
   max scored frame, i.e. the max before toa for positives and over all frames for negatives.
 """
@@ -54,6 +63,18 @@ import numpy as np
 THRESHOLD_STEP = 0.001
 RECALL_TARGET = 0.8
 
+# Every key of :func:`evaluate` with the name tables print for it (units in seconds for the times).
+METRIC_LABELS: dict[str, str] = {
+    "ap": "AP (UString protocol)",
+    "mtta": "mTTA (UString protocol, x T/fps, s)",
+    "tta_r80": "TTA@R80 (UString protocol, s)",
+    "ap_maxprec": "AP max-precision (corrected)",
+    "mtta_maxprec": "mTTA max-precision (corrected, x T/fps, s)",
+    "tta_r80_maxprec": "TTA@R80 max-precision (corrected, s)",
+    "mtta_toa": "mTTA toa-based (corrected, s)",
+    "video_ap": "video-level AP (corrected)",
+}
+
 
 @dataclass(frozen=True)
 class _Videos:
@@ -64,13 +85,16 @@ class _Videos:
     toa: np.ndarray  # (N,) float64, NaN for negatives
     clip_frames: int  # T: the width of the [N, T] input, or the longest video
     fps: float
+    dtype: np.dtype  # of the scores as given (float64 for non-float input): the grid's start has it
 
 
 @dataclass(frozen=True)
 class ThresholdCurve:
     """Per-threshold counts and rates of the protocol, before any grouping (one entry per threshold).
 
-    ``precision`` is NaN where no video is flagged; ``time`` and ``tta_seconds`` are NaN where there is no TP.
+    A TP here is a flagged positive video at every threshold (the corrected count; the original's adds
+    the negatives at a threshold of 0, see :func:`protocol_levels`). ``precision`` is NaN where no video
+    is flagged; ``time`` and ``tta_seconds`` are NaN where there is no TP.
     """
 
     thresholds: np.ndarray  # (K,)
@@ -81,20 +105,22 @@ class ThresholdCurve:
     time: np.ndarray  # (K,) 1 - mean over TPs of first_hit / toa  (relative, in [0, 1])
     tta_seconds: np.ndarray  # (K,) mean over TPs of (toa - first_hit) / fps
     n_positive: int
+    n_negative: int
+    n_scored_frames: int  # the original's n_frames: int(toa) per positive, T per negative
     clip_seconds: float  # T / fps, the mTTA scale of the original
 
 
 @dataclass(frozen=True)
 class RecallLevels:
-    """The curve grouped by unique recall (ascending, zero dropped): the P-R curve AP integrates."""
+    """The curve grouped by unique recall (ascending): the P-R curve AP integrates."""
 
     recall: np.ndarray  # (M,)
-    precision: np.ndarray  # (M,) max precision at this recall
-    time: np.ndarray  # (M,) max relative time at this recall
-    tta_seconds: np.ndarray  # (M,) max tta_seconds at this recall
+    precision: np.ndarray  # (M,) precision of the level
+    time: np.ndarray  # (M,) relative time of the level
+    tta_seconds: np.ndarray | None  # (M,) max tta_seconds of the level; None for the original's levels
 
 
-def _as_rows(scores: np.ndarray | Sequence[Sequence[float]]) -> tuple[list[np.ndarray], int]:
+def _as_rows(scores: np.ndarray | Sequence[Sequence[float]]) -> tuple[list[np.ndarray], int, np.dtype]:
     if isinstance(scores, np.ndarray) and scores.dtype != object:
         if scores.ndim != 2:
             raise ValueError(
@@ -104,15 +130,16 @@ def _as_rows(scores: np.ndarray | Sequence[Sequence[float]]) -> tuple[list[np.nd
             raise ValueError(f"scores is empty (shape {scores.shape}): no videos or no frames to evaluate")
         rows = scores.astype(np.float64, copy=False)
         _check_scores(rows)
-        return list(rows), rows.shape[1]
-    rows = [np.asarray(row, dtype=np.float64) for row in scores]
-    if not rows:
+        return list(rows), rows.shape[1], scores.dtype
+    given = [np.asarray(row) for row in scores]
+    if not given:
         raise ValueError("scores is empty: no videos to evaluate")
+    rows = [row.astype(np.float64, copy=False) for row in given]
     for i, row in enumerate(rows):
         if row.ndim != 1 or row.size == 0:
             raise ValueError(f"scores[{i}] has shape {row.shape}; each video needs a non-empty 1-D array")
         _check_scores(row[None], offset=i)
-    return rows, max(row.size for row in rows)
+    return rows, max(row.size for row in rows), np.result_type(*given)
 
 
 def _check_scores(rows: np.ndarray, offset: int = 0) -> None:
@@ -126,7 +153,7 @@ def _check_scores(rows: np.ndarray, offset: int = 0) -> None:
 
 
 def _prepare(scores, labels, toa, fps: float) -> _Videos:
-    rows, clip_frames = _as_rows(scores)
+    rows, clip_frames, dtype = _as_rows(scores)
     n = len(rows)
     labels = np.asarray(labels)
     if labels.shape != (n,):
@@ -157,21 +184,28 @@ def _prepare(scores, labels, toa, fps: float) -> _Videos:
                 )
             row = row[: int(toa[i])]
         scored.append(row)
-    return _Videos(scored, positive, toa, clip_frames, float(fps))
+    dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+    return _Videos(scored, positive, toa, clip_frames, float(fps), dtype)
 
 
 def _curve(videos: _Videos) -> ThresholdCurve:
-    start = max(min(float(s.min()) for s in videos.scored), 0.0)
-    thresholds = np.arange(start, 1.0, THRESHOLD_STEP)  # (K,) float64, as the original
+    # the original's expression with min_pred a scalar of the scores' dtype: for float32 scores NumPy 2
+    # computes the grid's step as float32(start + 0.001) - start, so the grid is not the float64 one
+    min_pred = videos.dtype.type(min(float(s.min()) for s in videos.scored))
+    thresholds = np.arange(max(min_pred, 0), 1.0, THRESHOLD_STEP).astype(np.float64)  # (K,)
     if thresholds.size == 0:  # every scored frame is 1.0
         thresholds = np.array([1.0])
+    # `score >= Th` compares in result_type(scores, float64 Th): float64 in NumPy 2; NumPy 1's value-based
+    # casting compares float32 scores in float32
+    compare = np.result_type(videos.dtype, np.float64(THRESHOLD_STEP))
+    compared = thresholds.astype(compare).astype(np.float64)  # (K,) the thresholds as compared
     maxima = np.array([s.max() for s in videos.scored])  # (N,)
-    n_flagged = len(maxima) - np.searchsorted(np.sort(maxima), thresholds, side="left")  # (K,)
+    n_flagged = len(maxima) - np.searchsorted(np.sort(maxima), compared, side="left")  # (K,)
 
     pos = np.flatnonzero(videos.positive)
     # first frame whose running max reaches the threshold; == length when never reached
     first_hit = np.stack(
-        [np.searchsorted(np.maximum.accumulate(videos.scored[i]), thresholds, side="left") for i in pos]
+        [np.searchsorted(np.maximum.accumulate(videos.scored[i]), compared, side="left") for i in pos]
     )  # (P, K)
     lengths = np.array([videos.scored[i].size for i in pos])[:, None]  # (P, 1)
     toa = videos.toa[pos][:, None]  # (P, 1)
@@ -184,6 +218,7 @@ def _curve(videos: _Videos) -> ThresholdCurve:
         precision = np.where(n_flagged > 0, n_tp / n_flagged, np.nan)
         time = np.where(n_tp > 0, 1 - relative / n_tp, np.nan)
         tta_seconds = np.where(n_tp > 0, seconds / n_tp, np.nan)
+    n_negative = len(videos.scored) - len(pos)
     return ThresholdCurve(
         thresholds=thresholds,
         n_flagged=n_flagged,
@@ -193,6 +228,8 @@ def _curve(videos: _Videos) -> ThresholdCurve:
         time=time,
         tta_seconds=tta_seconds,
         n_positive=len(pos),
+        n_negative=n_negative,
+        n_scored_frames=int(lengths.sum()) + n_negative * videos.clip_frames,
         clip_seconds=videos.clip_frames / videos.fps,
     )
 
@@ -215,7 +252,7 @@ def per_threshold_curve(scores, labels, toa, fps: float) -> ThresholdCurve:
 
 
 def recall_levels(curve: ThresholdCurve) -> RecallLevels:
-    """Groups the curve by unique recall (zero dropped) taking the max precision and time per level."""
+    """The corrected levels: grouped by unique recall (zero dropped), max precision and time per level."""
     keep = curve.n_true_positive > 0
     counts, level = np.unique(curve.n_true_positive[keep], return_inverse=True)  # ascending recall
     grouped = []
@@ -224,6 +261,43 @@ def recall_levels(curve: ThresholdCurve) -> RecallLevels:
         np.maximum.at(best, level, values[keep])
         grouped.append(best)
     return RecallLevels(counts / curve.n_positive, *grouped)
+
+
+def protocol_levels(curve: ThresholdCurve) -> RecallLevels:
+    """The original's levels (``new_Recall``, ``new_Precision``, ``new_Time``), quirks included.
+
+    See the module docstring; ``tta_seconds`` is None (the original has no such number).
+    """
+    # score x label >= Th: at a threshold of 0 every negative video counts as a TP too
+    n_tp = curve.n_true_positive + np.where(curve.thresholds <= 0, curve.n_negative, 0)  # (K,)
+    kept = np.flatnonzero(n_tp > 0)  # the thresholds the original records (`cnt += 1`), in order
+    recall = n_tp[kept] / curve.n_positive
+    precision = n_tp[kept] / curve.n_flagged[kept]
+    time = curve.time[kept]  # at a threshold of 0 every first hit is frame 0: time 1 either way
+    size = curve.n_scored_frames
+    flagged_later = bool((curve.n_flagged[kept[-1] + 1 :] > 0).any())
+    fits = kept.size < size or (kept.size == size and not flagged_later)  # else the original IndexErrors
+    levels = _first_of_top_group(recall, precision, time, size) if fits else None
+    if levels is None:  # the original crashes; arrays with room for a zero left over
+        levels = _first_of_top_group(recall, precision, time, curve.thresholds.size + 1)
+    return levels
+
+
+def _first_of_top_group(recall, precision, time, size: int) -> RecallLevels | None:
+    """The original's grouping of its recorded points, in zero-padded arrays of ``size`` entries."""
+    arrays = []
+    for values in (recall, precision, time):
+        padded = np.zeros(size)
+        padded[: values.size] = values
+        arrays.append(padded)
+    order = np.argsort(arrays[0], kind="quicksort")  # the original's call (the default kind, unstable)
+    r, p, t = (a[order] for a in arrays)
+    first = np.unique(r, return_index=True)[1][1:]  # start of each recall group; the lowest dropped
+    if first.size == 0:
+        return None
+    level_p, level_t = np.maximum.reduceat(p, first), np.maximum.reduceat(t, first)
+    level_p[-1], level_t[-1] = p[first[-1]], t[first[-1]]  # the top group: its first point in `order`
+    return RecallLevels(r[first], level_p, level_t, None)
 
 
 def average_precision(y_score: np.ndarray, y_true: np.ndarray) -> float:
@@ -238,26 +312,37 @@ def average_precision(y_score: np.ndarray, y_true: np.ndarray) -> float:
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))
 
 
+def _ap_mtta_r80(levels: RecallLevels, clip_seconds: float) -> tuple[float, float, float]:
+    r, p = levels.recall, levels.precision
+    ap = p[0] * r[0] + np.sum((p[:-1] + p[1:]) * np.diff(r) / 2)
+    r80 = int(np.argmin(np.abs(r - RECALL_TARGET)))
+    return float(ap), float(np.mean(levels.time) * clip_seconds), float(levels.time[r80] * clip_seconds)
+
+
 def evaluate(scores, labels, toa, fps: float) -> dict[str, float]:
-    """The protocol's numbers (see the module docstring for every definition and deviation).
+    """The protocol's numbers and the corrected variants (see the module docstring for each).
 
     Args: as :func:`per_threshold_curve`.
 
     Returns:
-        dict with ``ap`` (frame-threshold AP in [0, 1]), ``mtta`` (seconds, x T/fps quirk), ``tta_r80``
-        (seconds, same quirk), ``mtta_toa`` (corrected, seconds) and ``video_ap`` (in [0, 1]).
+        dict with the keys of :data:`METRIC_LABELS`: ``ap`` (in [0, 1]; above 1 only by the original's
+        threshold-0 quirk), ``mtta`` and ``tta_r80`` (seconds, x T/fps quirk) as the original;
+        ``ap_maxprec``, ``mtta_maxprec``, ``tta_r80_maxprec`` (per-level max), ``mtta_toa`` (seconds) and
+        ``video_ap`` (in [0, 1]), corrected.
     """
     videos = _prepare(scores, labels, toa, fps)
     curve = _curve(videos)
+    ap, mtta, tta_r80 = _ap_mtta_r80(protocol_levels(curve), curve.clip_seconds)
     levels = recall_levels(curve)
-    r, p = levels.recall, levels.precision
-    ap = p[0] * r[0] + np.sum((p[:-1] + p[1:]) * np.diff(r) / 2)
-    r80 = int(np.argmin(np.abs(r - RECALL_TARGET)))
+    ap_max, mtta_max, tta_r80_max = _ap_mtta_r80(levels, curve.clip_seconds)
     video_scores = np.array([s.max() for s in videos.scored])
     return {
-        "ap": float(ap),
-        "mtta": float(np.mean(levels.time) * curve.clip_seconds),
-        "tta_r80": float(levels.time[r80] * curve.clip_seconds),
+        "ap": ap,
+        "mtta": mtta,
+        "tta_r80": tta_r80,
+        "ap_maxprec": ap_max,
+        "mtta_maxprec": mtta_max,
+        "tta_r80_maxprec": tta_r80_max,
         "mtta_toa": float(np.mean(levels.tta_seconds)),
         "video_ap": average_precision(video_scores, videos.positive),
     }

@@ -1,4 +1,4 @@
-"""The UString/DSTA evaluation protocol: hand-computed cases, edge cases, and the original loop as reference."""
+"""The UString/DSTA evaluation protocol: parity with the original function, hand-computed cases, edge cases."""
 
 from __future__ import annotations
 
@@ -7,20 +7,24 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from accident_anticipation_ros.metrics import (
+    METRIC_LABELS,
     average_precision,
     evaluate,
     per_threshold_curve,
+    protocol_levels,
     recall_levels,
 )
 
+EXACT = 1e-9  # |ours - original| allowed for ap, mtta, tta_r80
 
-def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, last_level="max"):
-    """Transcription of ``evaluation()`` in Cogito2012/UString ``src/eval_tools.py`` (prints removed).
 
-    The one change (marked CHANGED): with ``last_level="max"`` the highest recall level takes the max
-    of its group like every other level; ``"first"`` keeps the original line, which takes the group's
-    first element in ``np.argsort``'s (unstable) order.
-    """
+# --- REFERENCE TRANSCRIPTION ----------------------------------------------------------------------
+# ``evaluation()`` of Cogito2012/UString ``src/eval_tools.py`` (commits ca2bf4d7 and 1730733a; the same
+# function is in monjurulkarim/DSTA ``src/eval_tools.py`` c1dc3e28, which also returns P_R80), line by
+# line: only the two prints and the unused ``Tp_Tn`` are removed. One test-only parameter, not in the
+# original: ``slots`` (the length of the Precision/Recall/Time arrays; None = the original's n_frames)
+# lets the guard for the original's IndexError be compared with the original given room.
+def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, slots=None):
     preds_eval = []
     min_pred = np.inf
     n_frames = 0
@@ -36,9 +40,10 @@ def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, last
     total_seconds = all_pred.shape[1] / fps
 
     # iterate a set of thresholds from the minimum predictions
-    Precision = np.zeros(n_frames)
-    Recall = np.zeros(n_frames)
-    Time = np.zeros(n_frames)
+    n_frames = n_frames if slots is None else slots  # TEST-ONLY (not in the original)
+    Precision = np.zeros((n_frames))  # noqa: UP034 (as written)
+    Recall = np.zeros((n_frames))  # noqa: UP034 (as written)
+    Time = np.zeros((n_frames))  # noqa: UP034 (as written)
     cnt = 0
     for Th in np.arange(max(min_pred, 0), 1.0, 0.001):
         Tp = 0.0
@@ -83,12 +88,8 @@ def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, last
         new_Time[i] = np.max(Time[rep_index[i] : rep_index[i + 1]])
         new_Precision[i] = np.max(Precision[rep_index[i] : rep_index[i + 1]])
     # sort by descending order
-    if last_level == "max":  # CHANGED
-        new_Time[-1] = np.max(Time[rep_index[-1] :])
-        new_Precision[-1] = np.max(Precision[rep_index[-1] :])
-    else:
-        new_Time[-1] = Time[rep_index[-1]]
-        new_Precision[-1] = Precision[rep_index[-1]]
+    new_Time[-1] = Time[rep_index[-1]]
+    new_Precision[-1] = Precision[rep_index[-1]]
     new_Recall = Recall[rep_index]
     # compute AP (area under P-R curve)
     AP = 0.0
@@ -102,7 +103,11 @@ def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, last
     sort_time = new_Time[np.argsort(new_Recall)]
     sort_recall = np.sort(new_Recall)
     TTA_R80 = sort_time[np.argmin(np.abs(sort_recall - 0.8))] * total_seconds
+
     return AP, mTTA, TTA_R80
+
+
+# --- END OF THE REFERENCE TRANSCRIPTION -----------------------------------------------------------
 
 
 def random_dataset(seed: int, n: int = 60, t: int = 40, dtype=np.float64, toa_offset: float = 0.0):
@@ -110,7 +115,7 @@ def random_dataset(seed: int, n: int = 60, t: int = 40, dtype=np.float64, toa_of
     rng = np.random.default_rng(seed)
     labels = (rng.random(n) < 0.5).astype(np.int64)
     labels[:2] = [1, 0]
-    toa = np.where(labels > 0, rng.integers(8, t + 1, n), t + 1)  # UString's loaders give negatives T + 1
+    toa = np.where(labels > 0, rng.integers(min(8, t), t + 1, n), t + 1)  # UString's loaders: negatives T + 1
     toa = toa + toa_offset  # a fractional toa: frames [0, int(toa)) are scored, times divide by toa
     walk = np.cumsum(rng.normal(0, 0.4, (n, t)), axis=1)
     trend = labels[:, None] * np.linspace(0, 1, t)[None, :] * rng.uniform(0, 4, (n, 1))
@@ -118,32 +123,125 @@ def random_dataset(seed: int, n: int = 60, t: int = 40, dtype=np.float64, toa_of
     return scores.astype(dtype), labels, toa
 
 
-# --- the original loop as reference ---------------------------------------------------------------
+def varied_dataset(seed: int):
+    """Random sets of every kind the protocol meets: sizes, toa, ties, exact 0 and 1, few/no negatives."""
+    rng = np.random.default_rng(1000 + seed)
+    n, t = int(rng.integers(30, 60)), int(rng.integers(40, 60))
+    scores, labels, toa = random_dataset(seed, n=n, t=t, toa_offset=float(rng.choice([0.0, 0.0, 0.5])))
+    kind = seed % 6
+    if kind == 1:  # ties: scores on a coarse grid, many equal maxima and first hits
+        decimals = int(rng.integers(1, 4))
+        scores = np.maximum(np.round(scores, decimals), 10.0**-decimals)
+    elif kind == 2:  # exact zeros on negatives (the threshold-0 quirk) and ones on positives
+        scores[labels == 0] *= rng.random((int((labels == 0).sum()), 1)) < 0.5
+        scores[(labels == 1)[:, None] & (rng.random(scores.shape) < 0.05)] = 1.0
+    elif kind == 3:  # no negative video at all
+        labels[:] = 1
+        toa = rng.integers(t // 2, t + 1, n).astype(np.float64)
+    elif kind == 4:  # negatives that score above the positives
+        scores[labels == 0] = np.minimum(1.0, scores[labels == 0] + 0.3)
+        toa = np.where(labels > 0, rng.integers(1, t + 1, n), t + 1).astype(np.float64)
+    elif kind == 5:
+        scores = scores.astype(np.float32)
+    return scores, labels, toa, float(rng.choice([10.0, 20.0, 30.0]))
 
 
-@pytest.mark.parametrize(
-    "seed,dtype,toa_offset", [(0, np.float64, 0), (1, np.float64, 0.5), (2, np.float32, 0)]
-)
-def test_matches_the_original_loop_on_random_data(seed, dtype, toa_offset):
-    scores, labels, toa = random_dataset(seed, dtype=dtype, toa_offset=toa_offset)
-    ap, mtta, tta_r80 = reference_evaluation(scores, labels, toa, fps=20.0)
-    out = evaluate(scores, labels, toa, fps=20.0)
-    assert out["ap"] == pytest.approx(ap, rel=1e-12, abs=1e-12)
-    assert out["mtta"] == pytest.approx(mtta, rel=1e-12)
-    assert out["tta_r80"] == pytest.approx(tta_r80, rel=1e-12)
-    assert 0 < out["ap"] < 1  # a non-trivial case
-    video_scores = [max(pred[: int(t)]) for t, pred in zip(toa, scores, strict=True)]  # as UString's main.py
-    assert out["video_ap"] == pytest.approx(average_precision_score(labels, video_scores), rel=1e-12)
+# --- parity with the original ---------------------------------------------------------------------
 
 
-def test_the_top_level_max_only_raises_ap_and_mtta_over_the_original_sort_order_pick():
-    # The original takes an arbitrary member of the highest recall group; the max can only be larger.
-    for seed in range(3, 6):
-        scores, labels, toa = random_dataset(seed, n=40, t=50)
-        first = reference_evaluation(scores, labels, toa, fps=10.0, last_level="first")
-        out = evaluate(scores, labels, toa, fps=10.0)
-        assert out["ap"] >= first[0] - 1e-12
-        assert out["mtta"] >= first[1] - 1e-12
+def assert_parity(scores, labels, toa, fps):
+    """evaluate()'s ap, mtta, tta_r80 against the transcription; where the original raises IndexError
+    (more points than its arrays hold), against the original given room (the documented guard)."""
+    out = evaluate(scores, labels, toa, fps)
+    try:
+        expected = reference_evaluation(scores, labels, toa, fps)
+    except IndexError:
+        room = per_threshold_curve(scores, labels, toa, fps).thresholds.size + 1
+        expected = reference_evaluation(scores, labels, toa, fps, slots=room)
+    for key, value in zip(("ap", "mtta", "tta_r80"), expected, strict=True):
+        assert abs(out[key] - value) <= EXACT, (key, out[key], value)
+    return out
+
+
+SEEDS = range(18)  # three sets of each kind of varied_dataset
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ap_mtta_tta_r80_equal_the_original_on_random_sets(seed):
+    scores, labels, toa, fps = varied_dataset(seed)
+    out = assert_parity(scores, labels, toa, fps)
+    assert out["ap_maxprec"] >= out["ap"] - EXACT or (scores == 0).any()  # the top group's max >= any member
+
+
+def test_the_random_sets_exercise_the_quirks():
+    """The parity test above can fail: on these sets the original differs from the corrected variant,
+    and it is mostly the original itself (not the guard for its IndexError) that is compared."""
+    differ, zero, crash = 0, 0, 0
+    for seed in SEEDS:
+        scores, labels, toa, fps = varied_dataset(seed)
+        out = evaluate(scores, labels, toa, fps)
+        differ += abs(out["ap"] - out["ap_maxprec"]) > 1e-6
+        zero += out["ap"] > 1.0  # negatives counted as TPs at a threshold of 0
+        curve = per_threshold_curve(scores, labels, toa, fps)
+        crash += int((curve.n_true_positive > 0).sum()) >= curve.n_scored_frames
+    assert differ >= 6 and zero >= 1 and crash <= 4, (differ, zero, crash)
+
+
+def test_the_top_group_takes_the_point_np_argsort_puts_first():
+    # Many thresholds reach recall 1 with different precisions; the original keeps the one its unstable
+    # np.argsort puts first in the group, which is not the max (and not the first threshold either).
+    scores, labels, toa = random_dataset(11, n=60, t=50)
+    scores[labels == 1, :3] = 0.9  # every positive flagged early: a wide recall-1 group
+    out = assert_parity(scores, labels, toa, 20.0)
+    levels = protocol_levels(per_threshold_curve(scores, labels, toa, 20.0))
+    corrected = recall_levels(per_threshold_curve(scores, labels, toa, 20.0))
+    assert levels.recall[-1] == corrected.recall[-1] == 1.0
+    assert levels.precision[-1] < corrected.precision[-1]
+    assert out["ap"] < out["ap_maxprec"]
+    np.testing.assert_array_equal(levels.precision[:-1], corrected.precision[:-1])  # the other levels agree
+
+
+def tiny_dataset(seed: int):
+    """2-4 videos of 1-3 frames in [0.985, 1]: about as many thresholds as scored frames."""
+    rng = np.random.default_rng(seed)
+    n, t = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+    labels = np.r_[1, rng.integers(0, 2, n - 1)]
+    return rng.uniform(0.985, 1.0, (n, t)), labels, np.where(labels > 0, t, t + 1).astype(np.float64)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_tiny_sets_where_the_original_runs_out_of_room(seed):
+    # The original's arrays hold n_frames points. With exactly n_frames recorded points it drops the
+    # lowest real recall level (no zero is left to drop): reproduced. With more it raises IndexError;
+    # the guard equals the original given one slot more than thresholds.
+    assert_parity(*tiny_dataset(seed), 10.0)
+
+
+def test_the_tiny_sets_hit_every_case_of_the_guard():
+    cases = set()
+    for seed in range(24):
+        scores, labels, toa = tiny_dataset(seed)
+        curve = per_threshold_curve(scores, labels, toa, 10.0)
+        recorded = int((curve.n_true_positive > 0).sum())
+        try:
+            reference_evaluation(scores, labels, toa, 10.0)
+            cases.add("full" if recorded == curve.n_scored_frames else "room")
+        except IndexError:
+            cases.add("crash")
+    assert cases == {"full", "room", "crash"}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scores_on_the_threshold_grid_compare_as_the_original(dtype):
+    # Scores that are (nearly) grid values: every `>=` at a boundary must come out as the original's.
+    rng = np.random.default_rng(5)
+    start = 0.25
+    grid = np.arange(start, 1.0, 0.001)
+    scores = rng.choice(grid, (40, 30)).astype(dtype)
+    scores[0, 0] = start  # the grid starts at this exact value
+    labels = np.r_[1, 0, rng.integers(0, 2, 38)]
+    toa = np.where(labels > 0, rng.integers(1, 31, 40), 31).astype(np.float64)
+    assert_parity(scores, labels, toa, 10.0)
 
 
 def test_variable_lengths_equal_the_padded_array():
@@ -155,18 +253,24 @@ def test_variable_lengths_equal_the_padded_array():
     ragged = [row[:length] for row, length in zip(scores, lengths, strict=True)]
     padded = scores.copy()
     for i, length in enumerate(lengths):
-        # a positive's frames from toa on are never scored; a negative only counts through its max,
-        # so padding it with its own minimum changes nothing either
+        # a positive's frames from toa on are never scored; a negative only counts through its min and
+        # max, so padding it with its own minimum changes nothing either
         padded[i, length:] = 0.99 if labels[i] else ragged[i].min()
     out = evaluate(ragged, labels, toa, fps=20.0)
-    ap, mtta, tta_r80 = reference_evaluation(padded, labels, toa, fps=20.0)
-    assert out["ap"] == pytest.approx(ap, rel=1e-12)
-    assert out["mtta"] == pytest.approx(mtta, rel=1e-12)  # T = the longest video
-    assert out["tta_r80"] == pytest.approx(tta_r80, rel=1e-12)
+    expected = reference_evaluation(padded, labels, toa, fps=20.0)
+    for key, value in zip(("ap", "mtta", "tta_r80"), expected, strict=True):
+        assert abs(out[key] - value) <= EXACT, key  # mTTA: T = the longest video
     assert max(lengths) == 40
 
 
-# --- hand-computed cases --------------------------------------------------------------------------
+def test_every_key_has_a_table_label():
+    scores, labels, toa = random_dataset(3, n=20, t=20)
+    assert list(evaluate(scores, labels, toa, 10.0)) == list(METRIC_LABELS)
+    assert METRIC_LABELS["ap"] == "AP (UString protocol)"
+    assert METRIC_LABELS["ap_maxprec"] == "AP max-precision (corrected)"
+
+
+# --- hand-computed cases (the corrected variant; the original's value where it is not the sort's pick) ---
 
 
 def test_hand_computed_perfect_ranking():
@@ -181,9 +285,18 @@ def test_hand_computed_perfect_ranking():
     # TTA@R80: |.5 - .8| = .3 > |1 - .8| = .2 -> time 1 * 2 = 2 s.
     # Corrected: R=.5: v0 (4 - 3) / 2 = .5 s; R=1 at threshold .1: mean((4 - 0) / 2, (2 - 0) / 2) = 1.5 s
     # -> mtta_toa = mean(.5, 1.5) = 1 s. Video scores .9, .7 (positives) > .5 -> video AP 1.
+    # The original's R=1 level is one of its points (P 2/3 or 1): AP 11/12 or 1.
     scores = np.array([[0.1, 0.2, 0.6, 0.9], [0.3, 0.7, 0.95, 0.95], [0.2, 0.5, 0.4, 0.1]])
-    out = evaluate(scores, [1, 1, 0], [4, 2, 0], fps=2.0)
-    assert out == pytest.approx({"ap": 1.0, "mtta": 1.25, "tta_r80": 2.0, "mtta_toa": 1.0, "video_ap": 1.0})
+    out = assert_parity(scores, [1, 1, 0], [4, 2, 0], fps=2.0)
+    corrected = {
+        "ap_maxprec": 1.0,
+        "mtta_maxprec": 1.25,
+        "tta_r80_maxprec": 2.0,
+        "mtta_toa": 1.0,
+        "video_ap": 1.0,
+    }
+    assert {k: out[k] for k in corrected} == pytest.approx(corrected)
+    assert out["ap"] == pytest.approx(11 / 12) or out["ap"] == pytest.approx(1.0)
 
 
 def test_hand_computed_with_false_alarms():
@@ -196,7 +309,7 @@ def test_hand_computed_with_false_alarms():
     # (.05, .4]: v3 out -> P 2/3, R 1.  (.4, .6]: v0, v2 -> P .5, R .5.  (.6, .8]: v0 -> P 1, R .5.
     # R=.5: max P 1; v0's first hit for thresholds in (.2, .8] is frame 1 -> time 1 - 1/3 = 2/3,
     #   tta (3 - 1) / 2 = 1 s.
-    # R=1: max P 2/3 (the original would take P .5 or 2/3, whichever np.argsort puts first); time 1.
+    # R=1: max P 2/3 (the original takes P .5 or 2/3, whichever np.argsort puts first); time 1.
     # AP = 1 * .5 + (1 + 2/3) * .5 / 2 = 11/12.   mTTA = mean(2/3, 1) * 2 = 5/3 s.   TTA@R80 = 1 * 2 = 2 s.
     # mtta_toa = mean(1, 1.25) = 1.125 s.
     # Video scores: .8 (P), .6 (N), .4 (P), .05 (N) -> AP = .5 * 1 + .5 * 2/3 = 5/6
@@ -206,14 +319,21 @@ def test_hand_computed_with_false_alarms():
     )
     labels, toa = [1, 1, 0, 0], [3, 2, -1, np.nan]  # negatives' toa is ignored
     out = evaluate(scores, labels, toa, fps=2.0)
-    expected = {"ap": 11 / 12, "mtta": 5 / 3, "tta_r80": 2.0, "mtta_toa": 1.125, "video_ap": 5 / 6}
-    assert out == pytest.approx(expected)
+    expected = {"ap_maxprec": 11 / 12, "mtta_maxprec": 5 / 3, "tta_r80_maxprec": 2.0, "mtta_toa": 1.125,
+                "video_ap": 5 / 6}  # fmt: skip
+    assert {k: out[k] for k in expected} == pytest.approx(expected)
+    assert_parity(scores, labels, [3, 2, 5, 5], fps=2.0)  # toa T + 1 for negatives, as UString's loaders
+    assert out["ap"] in (pytest.approx(11 / 12), pytest.approx(1 * 0.5 + (1 + 0.5) * 0.5 / 2))
 
     levels = recall_levels(per_threshold_curve(scores, labels, toa, fps=2.0))
     np.testing.assert_allclose(levels.recall, [0.5, 1.0])
     np.testing.assert_allclose(levels.precision, [1.0, 2 / 3])
     np.testing.assert_allclose(levels.time, [2 / 3, 1.0])
     np.testing.assert_allclose(levels.tta_seconds, [1.0, 1.25])
+    original = protocol_levels(per_threshold_curve(scores, labels, toa, fps=2.0))
+    np.testing.assert_allclose(original.recall, [0.5, 1.0])
+    assert original.precision[0] == 1.0 and original.precision[1] in (0.5, 2 / 3)
+    assert original.tta_seconds is None
 
 
 def test_curve_arrays_for_plotting():
@@ -231,7 +351,8 @@ def test_curve_arrays_for_plotting():
     above = curve.thresholds > 0.8 + 1e-9  # nothing flagged: precision and time undefined
     assert np.isnan(curve.precision[above]).all() and np.isnan(curve.time[above]).all()
     assert (curve.recall[above] == 0).all()
-    assert curve.clip_seconds == 2.0 and curve.n_positive == 2
+    assert curve.clip_seconds == 2.0 and curve.n_positive == 2 and curve.n_negative == 2
+    assert curve.n_scored_frames == 3 + 2 + 4 + 4  # int(toa) per positive, T per negative
 
 
 # --- edge cases -----------------------------------------------------------------------------------
@@ -246,48 +367,57 @@ def test_no_negative_video_has_precision_one():
     # v0 toa 2: [.3 .6]; v1 toa 2: [.2 .4]. Grid from .2: (.2, .4] both TP -> R 1; (.4, .6] v0 -> R .5.
     # R=.5: v0 first hit at frame 1 -> time 1 - 1/2 = .5. R=1: at .2 both hit at 0 -> time 1.
     # AP = 1 * .5 + (1 + 1) * .5 / 2 = 1; mTTA = mean(.5, 1) * (3 frames / 1 fps) = 2.25 s.
+    # The original's R=1 time is one of its points' (1, .75 or .5).
     scores = np.array([[0.3, 0.6, 0.9], [0.2, 0.4, 0.9]])
-    out = evaluate(scores, [1, 1], [2, 2], fps=1.0)
-    assert out["ap"] == pytest.approx(1.0) and out["video_ap"] == pytest.approx(1.0)
-    assert out["mtta"] == pytest.approx(2.25)
+    out = assert_parity(scores, [1, 1], [2, 2], fps=1.0)
+    assert out["ap"] == pytest.approx(1.0) and out["ap_maxprec"] == pytest.approx(1.0)
+    assert out["video_ap"] == pytest.approx(1.0)
+    assert out["mtta_maxprec"] == pytest.approx(2.25)
     curve = per_threshold_curve(scores, [1, 1], [2, 2], fps=1.0)
     flagged = curve.n_flagged > 0
     assert (curve.precision[flagged] == 1).all()
 
 
-@pytest.mark.parametrize("value", [0.0, 0.37, 1.0])
+@pytest.mark.parametrize("value", [0.37, 1.0])
 def test_constant_scores_flag_everything_at_one_threshold(value):
     # Everything is flagged at the grid's first threshold (the constant) with first hits at frame 0,
-    # nothing above it: one point P = 2/3, R = 1, time 1, tta = toa / fps.
-    # For 1.0 the original's grid is empty; ours is [1.0], so the result does not depend on the constant.
+    # nothing above it: one point P = 2/3, R = 1, time 1, tta = toa / fps; the original agrees.
+    # For 1.0 the original's grid is empty (it crashes); ours is [1.0], so the result does not depend on
+    # the constant.
     scores = np.full((3, 10), value)
     out = evaluate(scores, [1, 0, 1], [4, 0, 8], fps=5.0)
     two_thirds = 2 / 3
-    expected = {
-        "ap": two_thirds,
-        "mtta": 2.0,
-        "tta_r80": 2.0,
-        "mtta_toa": (4 + 8) / 2 / 5,
-        "video_ap": two_thirds,
-    }
+    expected = {"ap": two_thirds, "mtta": 2.0, "tta_r80": 2.0, "ap_maxprec": two_thirds, "mtta_maxprec": 2.0,
+                "tta_r80_maxprec": 2.0, "mtta_toa": (4 + 8) / 2 / 5, "video_ap": two_thirds}  # fmt: skip
     assert out == pytest.approx(expected)
     assert out["video_ap"] == pytest.approx(average_precision_score([1, 0, 1], [value] * 3))
+    if value < 1:
+        assert_parity(scores, [1, 0, 1], [4, 11, 8], fps=5.0)
 
 
-def test_zero_scores_never_make_a_negative_video_a_true_positive():
+def test_zero_scores_make_negatives_true_positives_in_the_original_only():
     # The original multiplies scores by the label: at threshold 0 a negative video scores 0 >= 0 and
-    # counts as a TP (recall 2 here). Ours: a TP is a flagged positive video.
-    # (400 frames: the original sizes its arrays by the scored frames and fails with fewer than
-    # thresholds.) Positive: a ramp 0 -> .5; negative: a ramp 0 -> .3.
+    # counts as a TP (recall 2 here), reproduced in `ap`; the corrected variant counts flagged positives.
+    # (400 frames: with fewer scored frames than recorded thresholds the original fails.)
+    # Positive: a ramp 0 -> .5; negative: a ramp 0 -> .3.
     t = 400
     scores = np.stack([np.linspace(0, 0.5, t), np.linspace(0, 0.3, t)])
     curve = per_threshold_curve(scores, [1, 0], [t, 0], fps=10.0)
     assert curve.thresholds[0] == 0.0
     assert curve.recall.max() == 1.0 and curve.precision[0] == 0.5
-    # threshold 0: P .5, R 1; (0, .3]: P .5, R 1; (.3, .5]: P 1, R 1 -> one level, P 1, AP 1
-    assert evaluate(scores, [1, 0], [t, 0], fps=10.0)["ap"] == pytest.approx(1.0)
-    original_ap = reference_evaluation(scores, np.array([1, 0]), np.array([t, t + 1]), fps=10.0)[0]
-    assert original_ap > 1.0  # recall 2 at threshold 0
+    # corrected: threshold 0: P .5, R 1; (0, .3]: P .5, R 1; (.3, .5]: P 1, R 1 -> one level, P 1, AP 1
+    out = assert_parity(scores, np.array([1, 0]), np.array([t, t + 1]), fps=10.0)
+    assert out["ap_maxprec"] == pytest.approx(1.0)
+    # original: threshold 0 alone at R 2 with P 1 -> AP = P(R=1) * 1 + (P(R=1) + 1) * (2 - 1) / 2 > 1
+    assert protocol_levels(curve).recall[-1] == 2.0 and out["ap"] > 1.0
+
+
+def test_all_zero_scores_are_one_point_at_recall_n_over_positives():
+    # Threshold 0 only: every video (negatives too) is a TP with P 1 -> R 3/2, AP 1 x 3/2.
+    scores = np.zeros((3, 10))
+    out = assert_parity(scores, np.array([1, 0, 1]), np.array([4, 11, 8]), fps=5.0)
+    assert out["ap"] == pytest.approx(1.5) and out["mtta"] == pytest.approx(2.0)
+    assert out["ap_maxprec"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize(("bad", "where"), [(1.5, "video 1, frame 2"), (-0.1, "video 1, frame 2")])

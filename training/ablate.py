@@ -14,14 +14,16 @@ epochs), and optionally its own variants (``name: [key=value, ...]``). Default v
 
 Every variant trains in ``<out>/<variant>`` (skipped when its ``summary.json`` exists, so an ablation
 can be continued), shares the base config's cache (or ``<out>/cache``), picks its best checkpoint on val and is then evaluated on
-the test split. Writes ``<out>/ablation.md`` (AP, mTTA, TTA@R80, params) and ``<out>/ablation.json``.
+the test split. Writes ``<out>/ablation.md`` (AP of the UString protocol and max-precision AP, mTTA, TTA@R80,
+toa-based mTTA, params) and ``<out>/ablation.json``.
 
 One seed is noise on small benchmarks: ``--seeds 0,1,2`` trains every variant once per seed (the base
 config's seed in ``<out>/<variant>``, the others in ``<out>/seed<k>/<variant>``) and adds a table of
 mean and standard deviation over the seeds. ``--test-data DIR`` scores on another dataset folder (e.g.
 a larger test set drawn from the same generator). Each score is kept next to its run
 (``eval-<split>-<digest>.json`` and the per-frame scores as ``.npz``, keyed by data folder, split and
-checkpoint hash), so re-running the command only trains and scores what is new.
+checkpoint hash), so re-running the command only trains and scores what is new; kept metrics are
+recomputed from the kept scores, so they always follow the current ``metrics`` module.
 """
 
 from __future__ import annotations
@@ -145,6 +147,8 @@ def scored(run_dir: Path, checkpoint: str, data: str, split: str, fmt: str) -> t
     path = run_dir / f"eval-{split}-{key}.json"
     if path.is_file():
         kept = json.loads(path.read_text())
+        if path.with_suffix(".npz").is_file():  # recomputed: the metrics of today's module, not the kept ones
+            kept["metrics"] = metrics_of_scores(path.with_suffix(".npz"))
         return kept["metrics"], kept["clips"]
     metrics, details = evaluate_checkpoint(checkpoint, data, split, fmt)
     save_scores(path.with_suffix(".npz"), details)  # per-frame scores, for plots
@@ -154,19 +158,45 @@ def scored(run_dir: Path, checkpoint: str, data: str, split: str, fmt: str) -> t
     return metrics, kept["clips"]
 
 
+def metrics_of_scores(path: Path) -> dict[str, float]:
+    """``metrics.evaluate`` of per-frame scores kept as ``.npz`` (``evaluate.save_scores``)."""
+    from accident_anticipation_ros.training.predict import clip_metrics
+    from accident_anticipation_ros.training.score_profile import load_scores
+
+    kept = load_scores(path)
+    return clip_metrics(kept.scores, kept.toa, [kept.fps] * len(kept.scores))
+
+
+TABLE_KEYS = ("ap", "ap_maxprec", "mtta", "tta_r80", "mtta_toa")  # test metrics of the tables, in order
+_PERCENT = {"ap", "ap_maxprec"}  # printed in %
+
+
+def _headers(split: str) -> str:
+    """Column titles of :data:`TABLE_KEYS`, named as in ``metrics.METRIC_LABELS``."""
+    from accident_anticipation_ros.metrics import METRIC_LABELS
+
+    return " | ".join(
+        f"{split} {METRIC_LABELS[k]}" if k in _PERCENT else METRIC_LABELS[k] for k in TABLE_KEYS
+    )
+
+
+def _cell(key: str, value: float) -> str:
+    return f"{100 * value:.1f}" if key in _PERCENT else f"{value:.2f}"
+
+
 def markdown_table(rows: list[dict], split: str) -> str:
     """The ablation as a markdown table, one row per run (test metrics; val AP for reference)."""
     seeds = len({r.get("seed") for r in rows}) > 1
     lines = [
-        f"| variant |{' seed |' if seeds else ''} {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | params | val AP | train (s) |",
-        "|---|---|---|---|---|---|---|---|" + ("---|" if seeds else ""),
+        f"| variant |{' seed |' if seeds else ''} {_headers(split)} | params | val AP | train (s) |",
+        "|---|" + "---|" * (len(TABLE_KEYS) + 3 + seeds),
     ]
     for r in rows:
-        t = r["test"]
+        cells = " | ".join(_cell(k, r["test"][k]) if k in r["test"] else "-" for k in TABLE_KEYS)
         seed = f" {r.get('seed')} |" if seeds else ""
         lines.append(
-            f"| {r['variant']} |{seed} {100 * t['ap']:.1f} | {t['mtta']:.2f} | {t['tta_r80']:.2f} | {t['mtta_toa']:.2f} | "
-            f"{r['params'] / 1e6:.2f}M | {100 * r['val']['ap']:.1f} | {r['train_wall_s']:.0f} |"
+            f"| {r['variant']} |{seed} {cells} | {r['params'] / 1e6:.2f}M | {100 * r['val']['ap']:.1f} | "
+            f"{r['train_wall_s']:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -180,17 +210,17 @@ def _mean_sd(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 
 def seed_summary_table(rows: list[dict], split: str) -> str:
     """Mean +- standard deviation over seeds per variant (sample std; n seeds in the last column)."""
-    lines = [
-        f"| variant | {split} AP | mTTA (s) | TTA@R80 (s) | mTTA toa (s) | val AP | seeds |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    lines = [f"| variant | {_headers(split)} | val AP | seeds |", "|---|" + "---|" * (len(TABLE_KEYS) + 2)]
     for name in dict.fromkeys(r["variant"] for r in rows):
         runs = [r for r in rows if r["variant"] == name]
-        t = [r["test"] for r in runs]
+        cells = " | ".join(
+            _mean_sd([r["test"][k] for r in runs], *((100, 1) if k in _PERCENT else ()))
+            if all(k in r["test"] for r in runs)
+            else "-"
+            for k in TABLE_KEYS
+        )
         lines.append(
-            f"| {name} | {_mean_sd([x['ap'] for x in t], 100, 1)} | {_mean_sd([x['mtta'] for x in t])} | "
-            f"{_mean_sd([x['tta_r80'] for x in t])} | {_mean_sd([x['mtta_toa'] for x in t])} | "
-            f"{_mean_sd([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
+            f"| {name} | {cells} | {_mean_sd([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accident_anticipation_ros.metrics import METRIC_LABELS
 from accident_anticipation_ros.training.errors import TrainConfigError
 from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml, require
 
@@ -330,8 +331,8 @@ class LoopConfig:
         )
         require(self.val_every >= 1, f"val_every must be >= 1, got {self.val_every}")
         require(
-            self.select in ("ap", "mtta", "tta_r80", "mtta_toa", "video_ap"),
-            f"select must be a metric (ap, mtta, tta_r80, mtta_toa, video_ap), got {self.select!r}",
+            self.select in METRIC_LABELS,
+            f"select must be a metric ({', '.join(METRIC_LABELS)}), got {self.select!r}",
         )
 
 

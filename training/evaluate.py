@@ -4,7 +4,9 @@
 
 Every clip runs from a fresh state over all its frames; frames are fitted to the model input as the
 runtime does (the checkpoint's ``train.resize``, letterbox by default). ``--json`` prints the metrics
-dict of ``accident_anticipation_ros.metrics.evaluate`` (ap, mtta, tta_r80, mtta_toa, video_ap).
+dict of ``accident_anticipation_ros.metrics.evaluate``: ``ap``, ``mtta``, ``tta_r80`` of the UString protocol,
+then the corrected ``ap_maxprec``, ``mtta_maxprec``, ``tta_r80_maxprec``, ``mtta_toa``, ``video_ap``
+(named in tables as ``metrics.METRIC_LABELS``).
 """
 
 from __future__ import annotations

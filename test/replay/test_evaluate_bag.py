@@ -11,7 +11,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, get_package_typestore
 from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
 from accident_anticipation_ros.evaluate_bag import evaluate_bags, main
-from accident_anticipation_ros.metrics import evaluate
+from accident_anticipation_ros.metrics import METRIC_LABELS, evaluate
 from accident_anticipation_ros.stamps import frame_stamps_ns, split_ns
 
 FPS = 10.0
@@ -62,9 +62,10 @@ def write_recording(path, scores: list[np.ndarray], labels: list[int], toas: lis
 
 def test_known_outputs_give_the_known_numbers(tmp_path):
     # Clip 0 (accident at frame 8) rises to 0.9 at frame 4; clip 1 (normal) peaks at 0.5. Thresholds
-    # above 0.5 flag only clip 0 (precision 1 at recall 1): AP = 1. The protocol takes the max time per
-    # recall level: at threshold <= 0.1 clip 0 is flagged at frame 0, 8 frames = 0.8 s before the accident,
-    # so the toa-based mTTA is 0.8 s and the UString mTTA (1 - 0/8) * T/fps = 1.0 s.
+    # above 0.5 flag only clip 0 (precision 1 at recall 1): AP max-precision = 1. The corrected variant
+    # takes the max time per recall level: at threshold <= 0.1 clip 0 is flagged at frame 0, 8 frames =
+    # 0.8 s before the accident, so the toa-based mTTA is 0.8 s and mTTA (1 - 0/8) * T/fps = 1.0 s.
+    # The UString protocol takes one point of its single recall level: precision .5 or 1.
     s0 = np.array([0.1, 0.1, 0.2, 0.3, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0])
     s1 = np.array([0.1, 0.2, 0.5, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
     write_recording(tmp_path / "rec", [s0, s1], [1, 0], [8.0, -1])
@@ -72,10 +73,10 @@ def test_known_outputs_give_the_known_numbers(tmp_path):
     direct = evaluate([s0, s1], np.array([1, 0]), np.array([8.0, -1.0]), FPS)
     for key, value in direct.items():
         assert ev.metrics[key] == pytest.approx(value)
-    assert ev.metrics["ap"] == pytest.approx(1.0)
+    assert ev.metrics["ap_maxprec"] == pytest.approx(1.0) and ev.metrics["ap"] in (0.5, 1.0)
     assert ev.metrics["video_ap"] == pytest.approx(1.0)
     assert ev.metrics["mtta_toa"] == pytest.approx(0.8)
-    assert ev.metrics["mtta"] == pytest.approx(1.0)
+    assert ev.metrics["mtta_maxprec"] == pytest.approx(1.0) and 0.5 <= ev.metrics["mtta"] <= 1.0
     assert ev.latency_p50_ms == pytest.approx(14.5) and ev.dropped == 0
 
 
@@ -94,10 +95,12 @@ def test_cli_writes_the_report(tmp_path, capsys):
     write_recording(tmp_path / "rec", [s0, np.full(10, 0.1)], [1, 0], [9.0, -1])
     assert main([str(tmp_path / "rec"), "--json", "--out", str(tmp_path / "report")]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert {"ap", "mtta", "tta_r80", "mtta_toa", "video_ap", "clips", "dropped_frames"} <= set(got)
+    assert {*METRIC_LABELS, "clips", "dropped_frames"} <= set(got)
     assert (tmp_path / "report" / "pr_curve.png").stat().st_size > 1000
     assert len(list((tmp_path / "report" / "curves").glob("*.png"))) == 2
-    assert "| AP (frame-level protocol) |" in (tmp_path / "report" / "summary.md").read_text()
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert f"| AP (UString protocol) | {got['ap']:.4f} |" in summary
+    assert f"| AP max-precision (corrected) | {got['ap_maxprec']:.4f} |" in summary
 
 
 def test_missing_topic_and_truncated_bag_are_clear_errors(tmp_path, capsys, eval_bag):
