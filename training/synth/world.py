@@ -149,9 +149,11 @@ def make_layout(rng: np.random.Generator, sc: RoadFacts) -> Layout:
                   None, asphalt, ground=(86, 110, 60))  # fmt: skip
 
 
-def _props(
+def make_props(
     rng: np.random.Generator, lay: Layout, s_lo: float, s_hi: float, avoid: list[tuple[float, float]]
 ) -> list[Prop]:
+    """Buildings, trees, bushes, lamps and posts beside the road between ``s_lo`` and ``s_hi``,
+    clear of the ``(centre, radius)`` stretches in ``avoid``."""
     props: list[Prop] = []
 
     def free(pos: float, half: float) -> bool:
@@ -334,7 +336,7 @@ def build_world(rng: np.random.Generator, sc: Scenario, num_frames: int, fps: fl
     avoid = []
     if lay.junction_S is not None:
         avoid.append((lay.junction_S, 14.0))
-    props = _props(rng, lay, ego_s[0] - 30, ego_s[-1] + 170, avoid)
+    props = make_props(rng, lay, ego_s[0] - 30, ego_s[-1] + 170, avoid)
     key: Plan = sc.key
     actors = [
         _actor(
