@@ -3,6 +3,7 @@
 Nothing here imports rclpy: bags are written and read with the pure-Python ``rosbags`` library
 (rosbag2 metadata version 9, cdr, mcap or sqlite3 storage), so the tools run on machines without ROS.
 Submodules: ``types`` (typestore with this package's messages), ``stamps`` (frame stamp layout),
-``writer`` (``write_clips_bag``), ``reader`` (``read_clips_bag``, ``read_risk_bag``), ``errors``
-(``BagError``), ``cli`` (``accident-anticipation bag-from-clips``).
+``writer`` (``write_clips_bag``), ``continuous`` (``write_continuous_bag``: clips back to back as
+one stream), ``reader`` (``read_clips_bag``, ``read_risk_bag``), ``errors`` (``BagError``), ``cli``
+(``accident-anticipation bag-from-clips``).
 """
