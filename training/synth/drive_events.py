@@ -149,7 +149,7 @@ def ego_motion(
             ds, vv = _speed_change(v_prev, ev.v0, stretch, fps)
             s[k : k + stretch], v[k : k + stretch] = s_prev + ds, vv
         if ev.start >= n:
-            return s, v
+            return s, np.maximum(v, 0.0)
         hi = min(ev.end + 1, n)
         idx = ev.sample(np.arange(hi - ev.start))
         s[ev.start : hi] = s[ev.start] + ev.scenario.ego.s[idx]
@@ -158,7 +158,7 @@ def ego_motion(
     if k < n:
         ds, vv = _speed_change(v_prev, tail_speed, n - k, fps)
         s[k:], v[k:] = s_prev + ds, vv
-    return s, v
+    return s, np.maximum(v, 0.0)  # a stop is exactly 0 m/s, not -1e-15
 
 
 def _out_of_view(S, lat, ego_s, ego_lat) -> np.ndarray:
