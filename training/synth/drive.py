@@ -128,6 +128,7 @@ def generate_drive(cfg: DriveConfig, seed: int, out: str | Path, *, overwrite: b
 
     Raises:
         FileExistsError: ``out`` holds a drive already and ``overwrite`` is False.
+        RuntimeError: Not even one event fits (or a world cannot be planned without stray contacts).
     """
     root = Path(out)
     if (root / DRIVE_INDEX).exists() and not overwrite:
@@ -141,6 +142,8 @@ def generate_drive(cfg: DriveConfig, seed: int, out: str | Path, *, overwrite: b
     frame0 = 0
     while frame0 < budget:
         dw = plan_world(cfg, seed, len(worlds), budget - frame0)
+        if dw is None and not worlds:
+            raise RuntimeError(f"seed {seed}: no event fits in the drive's {cfg.duration} s")
         if dw is None:
             break
         _render_world(cfg, seed, dw, root, frame0, events, pieces, cols, max_piece, progress)

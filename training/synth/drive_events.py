@@ -172,7 +172,11 @@ def _velocity(plan_x: np.ndarray, i: int) -> float:
 
 
 def _before(ev: PlannedEvent, S0, lat0, ego_s, ego_lat, fps):
-    """Samples of the key actor in frames ``k_in .. ev.start - 1`` and ``k_in``."""
+    """``(k_in, S, lat, heading, speed)``: the key actor in the frames ``k_in .. ev.start - 1``.
+
+    ``k_in`` is the last frame before the window at which it is out of view (0 if it never is), so
+    it comes into the picture the way road users do, from far ahead, behind or the side.
+    """
     sc, plan = ev.scenario, ev.scenario.key
     u = (ev.start - np.arange(ev.start)) / fps  # seconds before the window
     v0 = _velocity(plan.S, 1)

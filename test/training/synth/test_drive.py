@@ -150,3 +150,12 @@ def test_a_drive_is_one_continuous_bag(drive, tmp_path):
             start_ns, CFG.fps, ev["toa"]
         )
     assert sum(lab.positive for lab in labels.values()) == len(accidents)
+
+
+def test_after_accident_end_stops_the_drive_at_its_first_accident(tmp_path):
+    cfg = dataclasses.replace(CFG, after_accident="end")
+    summary = generate_drive(cfg, SEED, tmp_path / "d")
+    index = read_drive(tmp_path / "d")
+    assert (summary.worlds, summary.accidents) == (1, 1) and index["worlds"][0]["ends"] == "accident"
+    last = index["events"][-1]
+    assert last["kind"] == "accident" and last["window"][1] == summary.num_frames - 1
