@@ -7,6 +7,9 @@ Layout of the bag (receive time = header stamp for every frame):
     ...          next clip ``gap_between_clips`` seconds after the last frame, so a node whose
                  ``max_gap`` is shorter resets its recurrent state between clips.
 
+``write_bag`` takes the time layout as an argument (``ClipLayout``); ``continuous`` lays the clips
+back to back instead, as one stream.
+
 The bag is rosbag2 version 9 with cdr messages; the rosbags writer stores each type's full
 concatenated ``.msg`` definition and its RIHS01 hash, as ``ros2 bag record`` does.
 """
@@ -14,7 +17,7 @@ concatenated ``.msg`` definition and its RIHS01 hash, as ``ros2 bag record`` doe
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +82,22 @@ def _header(store, ns: int, frame_id: str):
     return store.types["std_msgs/msg/Header"](stamp=_time(store, ns), frame_id=frame_id)
 
 
+@dataclass(frozen=True)
+class ClipLayout:
+    """Where a bag's clips go in time (frame ``i`` of a clip is always at ``stamps.frame_stamp_ns``).
+
+    Attributes:
+        next_start: ``(clip, first_ns, last_ns) -> ns``: first-frame stamp of the clip after ``clip``,
+            whose first and last frames are at ``first_ns`` and ``last_ns``.
+        label_lead: ``clip -> ns``: how long before its first frame the clip's label is received.
+        check: ``(clip, first clip) -> None``: raises ``BagError`` for a clip the layout cannot take.
+    """
+
+    next_start: Callable[[Clip, int, int], int]
+    label_lead: Callable[[Clip], int]
+    check: Callable[[Clip, Clip], None] = lambda clip, first: None
+
+
 def write_clips_bag(
     clips: Iterable[Clip],
     out: Path,
@@ -114,13 +133,37 @@ def write_clips_bag(
     Raises:
         BagError: ``out`` exists, a bad option, no clips, or a clip that cannot be written.
     """
-    out = Path(out)
-    if storage not in STORAGES:
-        raise BagError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
     if gap_between_clips <= LABEL_LEAD:
         raise BagError(
             f"gap_between_clips must exceed the label lead of {LABEL_LEAD} s, got {gap_between_clips}"
         )
+    gap_ns, lead_ns = seconds_to_ns(gap_between_clips), seconds_to_ns(LABEL_LEAD)
+    layout = ClipLayout(
+        next_start=lambda clip, first_ns, last_ns: last_ns + gap_ns, label_lead=lambda clip: lead_ns
+    )
+    return write_bag(
+        clips, out, layout, storage=storage, compressed=compressed, camera_topic=camera_topic,
+        label_topic=label_topic, frame_id=frame_id, start_time=start_time, jpeg_quality=jpeg_quality,
+    )  # fmt: skip
+
+
+def write_bag(
+    clips: Iterable[Clip],
+    out: Path,
+    layout: ClipLayout,
+    *,
+    storage: str = "mcap",
+    compressed: bool = False,
+    camera_topic: str = DEFAULT_CAMERA_TOPIC,
+    label_topic: str = DEFAULT_LABEL_TOPIC,
+    frame_id: str = "camera",
+    start_time: float = DEFAULT_START_TIME,
+    jpeg_quality: int = 95,
+) -> WrittenBag:
+    """Write ``clips`` to a new bag directory ``out`` with the time ``layout`` (options as ``write_clips_bag``)."""
+    out = Path(out)
+    if storage not in STORAGES:
+        raise BagError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
     if start_time <= LABEL_LEAD:
         raise BagError(
             f"start_time must be after {LABEL_LEAD} s (the first label comes before it), got {start_time}"
@@ -135,10 +178,10 @@ def write_clips_bag(
     image_type = COMPRESSED_IMAGE if compressed else IMAGE
     ImageMsg = store.types[image_type]
     LabelMsg = store.types[ACCIDENT_LABEL]
-    gap_ns, lead_ns = seconds_to_ns(gap_between_clips), seconds_to_ns(LABEL_LEAD)
     start_ns = next_ns = seconds_to_ns(start_time)
     end_ns = start_ns
     num_clips = num_frames = 0
+    first_clip = None
 
     writer = Writer(out, version=BAG_VERSION, storage_plugin=STORAGES[storage])
     try:
@@ -153,6 +196,8 @@ def write_clips_bag(
             for clip in clips:
                 if clip.num_frames == 0:
                     raise BagError(f"clip {clip.clip_id!r} has no frames")
+                first_clip = first_clip or clip
+                layout.check(clip, first_clip)
                 first_ns = next_ns
                 toa_ns = frame_stamp_ns(first_ns, clip.fps, clip.toa) if clip.positive else 0
                 label = LabelMsg(
@@ -164,7 +209,8 @@ def write_clips_bag(
                     num_frames=clip.num_frames,
                     caption=clip.caption,
                 )
-                writer.write(label_conn, first_ns - lead_ns, store.serialize_cdr(label, ACCIDENT_LABEL))
+                label_ns = first_ns - layout.label_lead(clip)
+                writer.write(label_conn, label_ns, store.serialize_cdr(label, ACCIDENT_LABEL))
                 for i, frame in enumerate(clip.frames):
                     stamp_ns = frame_stamp_ns(first_ns, clip.fps, i)
                     header = _header(store, stamp_ns, frame_id)
@@ -178,7 +224,7 @@ def write_clips_bag(
                     msg = ImageMsg(header=header, **fields)
                     writer.write(image_conn, stamp_ns, store.serialize_cdr(msg, image_type))
                     end_ns = stamp_ns
-                next_ns = end_ns + gap_ns
+                next_ns = layout.next_start(clip, first_ns, end_ns)
                 num_clips += 1
                 num_frames += clip.num_frames
             if num_clips == 0:

@@ -81,3 +81,9 @@ def copy_bag(
 @pytest.fixture
 def bag_copier():
     return copy_bag
+
+
+@pytest.fixture
+def clip_factory():
+    """``make_clip(clip_id, toa, fps, seed, t=8)``: a clip of smooth moving gradients."""
+    return make_clip

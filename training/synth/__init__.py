@@ -10,4 +10,8 @@ Modules: ``config`` (presets, seeds), ``camera`` (projection), ``scenarios`` (wh
 ``world`` (road and scenery), ``draw`` / ``render`` (pixels), ``captions``, ``generator``
 (one clip), ``storage`` (on-disk format), ``cli`` (``accident-anticipation synth``), ``preview``,
 ``bench`` and ``separability``.
+
+Continuous drives (minutes of one stream, the same scenarios at random times): ``drive``
+(``generate_drive``), ``drive_config``, ``drive_world`` / ``drive_events`` / ``drive_traffic``
+(planning a world), ``drive_render``, ``drive_storage`` (on-disk format) and ``footprint`` (contacts).
 """

@@ -20,10 +20,19 @@ from .people import draw_cyclist, draw_person
 from .scenarios import BUMPER, LANE, Scenario
 from .scenery import draw_building, draw_bush, draw_lamp, draw_post, draw_tree
 from .vehicles import draw_vehicle
-from .world import World
+from .world import Actor, Prop, World
 
 AA = cv2.LINE_AA
 FOG_COLOURS = {"day": (196, 200, 204), "dusk": (150, 128, 126), "night": (34, 36, 44)}
+
+
+@dataclass(frozen=True)
+class Junction:
+    """A cross road: arc length of its centre, lateral position of its stop line, side (-1 / +1)."""
+
+    S: float
+    stop_line: float
+    side: int
 
 
 @dataclass
@@ -279,10 +288,23 @@ class Renderer:
         return Camera(self.f, self.W / 2, self.cy, self.cam_h, float(w.ego_lateral[k]), float(w.kappa[k]),
                       float(self.yaw[k]), float(self.pitch[k]))  # fmt: skip
 
+    def junction_at(self, k: int) -> Junction | None:
+        """The junction drawn in frame ``k``: a clip has at most one, the layout's."""
+        lay = self.world.layout
+        if lay.junction_S is None:
+            return None
+        return Junction(lay.junction_S, self.sc.extras.get("stop_line", LANE * 1.5 + 1.2) * (self.sc.side or 1),
+                        self.sc.side)  # fmt: skip
+
+    def scene(self, k: int) -> tuple[list[Prop], list[Actor]]:
+        """Props and actors that may be in view in frame ``k`` (a clip: all of them)."""
+        return self.world.props, self.world.actors
+
     def _road(self, canvas: Canvas, cam: Camera, k: int) -> None:
-        lay, sh = self.world.layout, self.shader
+        sh = self.shader
         s_e = float(self.world.ego_s[k])
         frame = canvas.frame
+        junction = self.junction_at(k)
         # Every long strip (asphalt, sidewalks, lines, barriers) is projected in one call on a shared grid.
         strips = self._strips
         zs = self._zs
@@ -314,8 +336,8 @@ class Renderer:
             z0 = np.maximum(starts - s_e, 1.0)
             z1 = starts + length - s_e
             keep = (z1 > 1.0) & (z0 < 110.0)
-            if lay.junction_S is not None:
-                keep &= np.abs(starts + length / 2 - lay.junction_S) > 8.0
+            if junction is not None:
+                keep &= np.abs(starts + length / 2 - junction.S) > 8.0
             z0, z1 = z0[keep], z1[keep]
             if len(z0):
                 lat4 = np.array([lat_m - 0.07, lat_m + 0.07, lat_m + 0.07, lat_m - 0.07])
@@ -325,8 +347,8 @@ class Renderer:
         for name, dp in dash_polys.items():
             if dp:
                 cv2.fillPoly(frame, dp, colours[name], AA, SHIFT)
-        if lay.junction_S is not None:
-            self._junction(cam, frame, s_e)
+        if junction is not None:
+            self._junction(cam, frame, s_e, junction)
         # Fog over the ground: blend each row by its depth.
         if sh.visibility < 150:
             hz = cam.horizon_v()
@@ -387,10 +409,10 @@ class Renderer:
             "rail": shade((180, 182, 186), sh.ambient),
         }
 
-    def _junction(self, cam: Camera, frame: np.ndarray, s_e: float) -> None:
+    def _junction(self, cam: Camera, frame: np.ndarray, s_e: float, junction: Junction) -> None:
         lay = self.world.layout
         white, yellow = self._strip_colours["white"], self._strip_colours["yellow"]
-        zc = lay.junction_S - s_e
+        zc = junction.S - s_e
         za, zb = zc - LANE, zc + LANE
         if zb < 1.0:
             return
@@ -412,8 +434,8 @@ class Renderer:
                 continue
             polys.append(self._quad(cam, x, x + 2.0, zc - 0.07, zc + 0.07))
         fill(polys, yellow, aa=True)
-        stop = self.sc.extras.get("stop_line", LANE * 1.5 + 1.2) * (self.sc.side or 1)
-        lane_lo, lane_hi = (zc - LANE, zc) if self.sc.side < 0 else (zc, zc + LANE)
+        stop = junction.stop_line
+        lane_lo, lane_hi = (zc - LANE, zc) if junction.side < 0 else (zc, zc + LANE)
         fill([self._quad(cam, stop - 0.2, stop + 0.2, lane_lo, lane_hi)], white, aa=True)
         fill([self._quad(cam, -LANE / 2, LANE / 2 - 0.1, za - 1.4, za - 1.0)], white, aa=True)
         xs = np.arange(lay.left_edge + 0.3, lay.right_edge - 0.4, 1.0)
@@ -434,7 +456,8 @@ class Renderer:
         buildings, items = [], []
         view = self.tan_half
         cam_lat = cam.lateral
-        for p in w.props:
+        props, actors = self.scene(k)
+        for p in props:
             lon = p.S - s_e
             if p.kind == "building":
                 half = p.size[0] / 2
@@ -446,10 +469,13 @@ class Renderer:
                     buildings.append((lon, p))
             elif 0.8 < lon < 120 and abs(p.lat - cam_lat) < lon * view + 2.0:
                 items.append((lon, 0, p))
-        for a in w.actors:
-            lon = float(a.S[k] - s_e)
-            if -14.0 < lon < 260 and abs(a.lat[k] - cam_lat) < max(lon, 0.0) * view + 7.0:
-                items.append((lon, 1, a))
+        for a in actors:
+            i = a.index(k)
+            if i is None:
+                continue
+            lon = float(a.S[i] - s_e)
+            if -14.0 < lon < 260 and abs(a.lat[i] - cam_lat) < max(lon, 0.0) * view + 7.0:
+                items.append((lon, 1, (a, i)))
         for lon, p in sorted(buildings, key=lambda x: -x[0]):
             draw_building(canvas, cam, sh, p, lon, night)
         items.sort(key=lambda x: -x[0])
@@ -466,37 +492,39 @@ class Renderer:
                 else:
                     draw_post(canvas, cam, sh, obj, lon)
                 continue
-            box = self._draw_actor(canvas, cam, obj, k, lon)
+            actor, i = obj
+            box = self._draw_actor(canvas, cam, actor, i, lon)
             if box is not None:
-                out.append(self._describe(obj, k, lon, box))
+                out.append(self._describe(actor, k, i, lon, box))
         return out
 
-    def _draw_actor(self, canvas: Canvas, cam: Camera, a, k: int, lon: float):
+    def _draw_actor(self, canvas: Canvas, cam: Camera, a: Actor, i: int, lon: float):
+        """Draw actor ``a`` at its sample ``i``; return its box or ``None``."""
         look = a.look
-        lat, heading = float(a.lat[k]), float(a.heading[k])
+        lat, heading = float(a.lat[i]), float(a.heading[i])
         if look.kind == "vehicle":
             lights = self.lights_on and a.role != "parked"
-            return draw_vehicle(canvas, cam, self.shader, look.vtype, look.colour, lat, lon, heading, bool(a.brake[k]),
+            return draw_vehicle(canvas, cam, self.shader, look.vtype, look.colour, lat, lon, heading, bool(a.brake[i]),
                                 lights)  # fmt: skip
         if look.kind == "cyclist":
-            return draw_cyclist(canvas, cam, self.shader, look, lat, lon, heading, float(a.phase[k]), bool(a.fallen[k]),
+            return draw_cyclist(canvas, cam, self.shader, look, lat, lon, heading, float(a.phase[i]), bool(a.fallen[i]),
                                 self.lights_on)  # fmt: skip
-        return draw_person(canvas, cam, self.shader, look, lat, lon, heading, float(a.phase[k]), bool(a.fallen[k]),
-                           bool(a.speed[k] > 0.05))  # fmt: skip
+        return draw_person(canvas, cam, self.shader, look, lat, lon, heading, float(a.phase[i]), bool(a.fallen[i]),
+                           bool(a.speed[i] > 0.05))  # fmt: skip
 
-    def _describe(self, a, k: int, lon: float, box) -> FrameObject:
+    def _describe(self, a: Actor, k: int, i: int, lon: float, box) -> FrameObject:
         w = self.world
-        lat = float(a.lat[k] - w.ego_lateral[k])
+        lat = float(a.lat[i] - w.ego_lateral[k])
         dist = float(np.hypot(lat, lon))
         # Time to collision: for road users in the ego car's corridor that get closer along the road.
         ttc = None
-        if k > 0 and abs(lat) < 2.5:
-            prev = float(a.S[k - 1] - w.ego_s[k - 1])
+        if i > 0 and abs(lat) < 2.5:
+            prev = float(a.S[i - 1] - w.ego_s[k - 1])
             closing = (prev - lon) * self.fps
             if closing > 0.3 and 0.0 < lon < 120:
                 half = 0.3
                 if a.look.kind == "vehicle":
-                    vt, h = VEHICLES[a.look.vtype], float(a.heading[k])
+                    vt, h = VEHICLES[a.look.vtype], float(a.heading[i])
                     half = abs(np.cos(h)) * vt.length / 2 + abs(np.sin(h)) * vt.width / 2
                 ttc = max(0.0, (lon - half - BUMPER) / closing)
         cls = a.look.vtype.lower() if a.look.kind == "vehicle" else a.look.kind

@@ -123,15 +123,26 @@ def person_look(rng: np.random.Generator, kind: str) -> Appearance:
 
 
 class _Ctx:
-    """Shared per-clip quantities: time grid, reference time, event start, ego speed."""
+    """Shared per-clip quantities: time grid, reference time, event start, ego speed.
 
-    def __init__(self, rng: np.random.Generator, duration: float, t_ref: float, tau: float, v0: float):
+    ``fixed`` holds road facts imposed from outside (a continuous drive whose road already exists):
+    ``side`` of a cut-in, ``parking`` / ``right_curb`` / ``left_curb`` of a crossing. A fixed fact
+    replaces its random draw; without any, the draws (and so every clip) are unchanged.
+    """
+
+    def __init__(self, rng: np.random.Generator, duration: float, t_ref: float, tau: float, v0: float,
+                 fixed: dict | None = None):  # fmt: skip
         self.rng = rng
         self.t = np.arange(0.0, duration + 1.0, DT)
         self.t_ref = t_ref
         self.tau = tau
         self.t_e = t_ref - tau
         self.v0 = v0
+        self.fixed = fixed or {}
+
+    def pick(self, name: str, draw):
+        """The fixed value of ``name`` if there is one, else ``draw()``."""
+        return self.fixed[name] if name in self.fixed else draw()
 
     def ego(self, brake_at: float | None = None, decel: float = 0.0, crash: bool = False) -> EgoPlan:
         """Constant speed; optionally braking from ``brake_at``; a crash stops the car at ``t_ref``."""
@@ -253,7 +264,7 @@ def cut_in(ctx: _Ctx, positive: bool) -> Scenario | None:
     rng, t = ctx.rng, ctx.t
     look = vehicle_look(rng, {"sedan": 4, "hatchback": 2, "SUV": 3, "van": 1.2, "truck": 0.6})
     length, width = VEHICLES[look.vtype].length, VEHICLES[look.vtype].width
-    side = int(rng.choice([-1, 1]))
+    side = int(ctx.pick("side", lambda: rng.choice([-1, 1])))
     dv = rng.uniform(-2.0, 0.5)
     g_e = rng.uniform(1.5, 9.0)
     lat0 = side * LANE + rng.uniform(-0.3, 0.3)
@@ -312,10 +323,11 @@ def crossing(ctx: _Ctx, positive: bool) -> Scenario | None:
     side = 1 if rng.random() < 0.65 else -1
     kind = "pedestrian" if (side > 0 and rng.random() < 0.75) else "cyclist"
     look = person_look(rng, kind)
-    parking = rng.random() < 0.4  # a row of parked cars inside the right curb
-    shoulder = rng.uniform(2.2, 2.6) if parking else rng.uniform(0.3, 1.1)
-    right_curb = LANE / 2 + shoulder
-    left_curb = -(LANE / 2 + LANE + rng.uniform(0.3, 0.8))
+    parking = bool(ctx.pick("parking", lambda: rng.random() < 0.4))  # parked cars inside the right curb
+    right_curb = ctx.pick(
+        "right_curb", lambda: LANE / 2 + (rng.uniform(2.2, 2.6) if parking else rng.uniform(0.3, 1.1))
+    )
+    left_curb = ctx.pick("left_curb", lambda: -(LANE / 2 + LANE + rng.uniform(0.3, 0.8)))
     curb = right_curb if side > 0 else left_curb
     if side > 0 and parking:
         x_e = right_curb - rng.uniform(0.4, 1.2)  # between two parked cars when the event starts
@@ -463,8 +475,12 @@ def sample_scenario(
     event_lead: tuple[float, float],
     positive: bool,
     name: str | None = None,
+    fixed: dict | None = None,
 ) -> Scenario:
-    """Draw a scenario (shared parameters are resampled until feasible, whatever the label)."""
+    """Draw a scenario (shared parameters are resampled until feasible, whatever the label).
+
+    ``fixed``: road facts a continuous drive imposes (see ``_Ctx``); ``None`` for clips.
+    """
     name = name or weighted_choice(rng, SCENARIO_WEIGHTS)
     speeds = {
         "lead_brake": (9.0, 17.0),
@@ -475,7 +491,7 @@ def sample_scenario(
     for _ in range(200):
         tau = float(rng.uniform(*event_lead))
         v0 = float(rng.uniform(*speeds[name]))
-        ctx = _Ctx(rng, duration, t_ref, tau, v0)
+        ctx = _Ctx(rng, duration, t_ref, tau, v0, fixed)
         scenario = BUILDERS[name](ctx, positive)
         if scenario is not None:
             return scenario

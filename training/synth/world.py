@@ -7,6 +7,7 @@ Everything here is drawn from distributions that depend on the scenario and on i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -55,7 +56,11 @@ class Prop:
 
 @dataclass
 class Actor:
-    """A moving (or parked) road user, sampled at the frame times."""
+    """A moving (or parked) road user, sampled at the frame times from frame ``k0`` on.
+
+    A clip's actors span the whole clip (``k0 = 0``); a drive's exist from frame ``k0`` for
+    ``len(S)`` frames, so a long drive holds each road user only while it is near the ego car.
+    """
 
     id: int
     role: str  # key | ambient | parked
@@ -67,6 +72,12 @@ class Actor:
     brake: np.ndarray
     fallen: np.ndarray
     phase: np.ndarray = field(default_factory=lambda: np.zeros(0))  # distance travelled (animation)
+    k0: int = 0  # frame index of the first sample
+
+    def index(self, k: int) -> int | None:
+        """Index into the arrays of frame ``k``, or ``None`` when the actor does not exist then."""
+        i = k - self.k0
+        return i if 0 <= i < len(self.S) else None
 
 
 @dataclass
@@ -81,7 +92,18 @@ class World:
     kappa: np.ndarray  # (T,)
 
 
-def make_layout(rng: np.random.Generator, sc: Scenario) -> Layout:
+class RoadFacts(Protocol):
+    """What ``make_layout`` reads of a scenario (a continuous drive passes its own facts)."""
+
+    road: str
+    name: str
+    side: int
+    ego_lane_right: bool
+    junction_S: float | None
+    extras: dict
+
+
+def make_layout(rng: np.random.Generator, sc: RoadFacts) -> Layout:
     """Road cross-section for the scenario."""
     road = sc.road
     straight = rng.random() < 0.4 or road == "urban" and sc.junction_S is not None
@@ -127,9 +149,11 @@ def make_layout(rng: np.random.Generator, sc: Scenario) -> Layout:
                   None, asphalt, ground=(86, 110, 60))  # fmt: skip
 
 
-def _props(
+def make_props(
     rng: np.random.Generator, lay: Layout, s_lo: float, s_hi: float, avoid: list[tuple[float, float]]
 ) -> list[Prop]:
+    """Buildings, trees, bushes, lamps and posts beside the road between ``s_lo`` and ``s_hi``,
+    clear of the ``(centre, radius)`` stretches in ``avoid``."""
     props: list[Prop] = []
 
     def free(pos: float, half: float) -> bool:
@@ -312,7 +336,7 @@ def build_world(rng: np.random.Generator, sc: Scenario, num_frames: int, fps: fl
     avoid = []
     if lay.junction_S is not None:
         avoid.append((lay.junction_S, 14.0))
-    props = _props(rng, lay, ego_s[0] - 30, ego_s[-1] + 170, avoid)
+    props = make_props(rng, lay, ego_s[0] - 30, ego_s[-1] + 170, avoid)
     key: Plan = sc.key
     actors = [
         _actor(
