@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from accident_anticipation_ros.bag.errors import BagError
-from accident_anticipation_ros.stamps import frame_stamp_ns, label_fps, seconds_to_ns
 from accident_anticipation_ros.bag.writer import (
     DEFAULT_CAMERA_TOPIC,
     DEFAULT_LABEL_TOPIC,
@@ -31,6 +30,7 @@ from accident_anticipation_ros.bag.writer import (
     write_bag,
 )
 from accident_anticipation_ros.clip import Clip
+from accident_anticipation_ros.stamps import frame_stamp_ns, label_fps, seconds_to_ns
 
 
 def _check(clip: Clip, first: Clip) -> None:

@@ -11,9 +11,9 @@ from rosbags.rosbag2 import Reader
 from accident_anticipation_ros.bag.continuous import write_continuous_bag
 from accident_anticipation_ros.bag.errors import BagError
 from accident_anticipation_ros.bag.reader import open_bag, read_clips_bag, read_labels, read_risk_bag
-from accident_anticipation_ros.bag.stamps import to_ns
 from accident_anticipation_ros.bag.types import get_package_typestore
 from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC, write_clips_bag
+from accident_anticipation_ros.stamps import to_ns
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "tsd-nano.onnx"
 

@@ -130,7 +130,7 @@ def test_piece_bounds_keep_events_whole():
 def test_a_drive_is_one_continuous_bag(drive, tmp_path):
     from accident_anticipation_ros.bag.continuous import write_continuous_bag
     from accident_anticipation_ros.bag.reader import open_bag, read_clips_bag, read_labels
-    from accident_anticipation_ros.bag.stamps import frame_stamp_ns, seconds_to_ns
+    from accident_anticipation_ros.stamps import frame_stamp_ns, seconds_to_ns
 
     root, summary = drive
     start_ns = seconds_to_ns(1_700_000_000.0)
