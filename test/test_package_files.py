@@ -48,7 +48,9 @@ def test_first_existing_wins_and_accept_can_be_stricter(tmp_path, monkeypatch):
 
 def test_missing_file_names_every_place_searched(tmp_path, monkeypatch):
     monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path / "a"))
-    with pytest.raises(PackageFileError, match="lib/no_such_tool of accident_anticipation_ros not found") as err:
+    with pytest.raises(
+        PackageFileError, match="lib/no_such_tool of accident_anticipation_ros not found"
+    ) as err:
         installed_executable("no_such_tool")
     assert str(tmp_path / "a" / "lib" / PKG / "no_such_tool") in str(err.value)
     assert "colcon" in str(err.value)
