@@ -15,9 +15,9 @@ def run(preset: str = "ccd", size: int = 224, clips: int = 8, seed: int = 0, wri
     """Generate ``clips`` clips (and optionally write them) and time it."""
     import cv2
 
-    from .config import make_config
-    from .generator import generate_clip
-    from .storage import write_clip
+    from accident_anticipation_ros.training.synth.config import make_config
+    from accident_anticipation_ros.training.synth.generator import generate_clip
+    from accident_anticipation_ros.training.synth.storage import write_clip
 
     cv2.setNumThreads(1)
     cfg = make_config(preset, size=size)

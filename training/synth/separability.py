@@ -52,12 +52,12 @@ def _clip_features(task) -> dict:
     cv2.setNumThreads(1)
     kind, payload = task
     if kind == "generate":
-        from .generator import generate_clip
+        from accident_anticipation_ros.training.synth.generator import generate_clip
 
         cfg, seed, split, index = payload
         clip = generate_clip(cfg, seed, split, index)
     else:
-        from ..datasets.synthetic import load
+        from accident_anticipation_ros.training.datasets.synthetic import load
 
         clip = load(payload)
     crit = float(clip.meta["critical_frame"])
@@ -136,12 +136,12 @@ def separability(
     """The check of the module docstring on ``clips`` generated clips (or on the benchmark in ``data``)."""
     t0 = time.time()
     if data is not None:
-        from ..datasets.synthetic import list_clips
+        from accident_anticipation_ros.training.datasets.synthetic import list_clips
 
         tasks = [("load", ref) for ref in list_clips(data)]
         source = str(data)
     else:
-        from .config import make_config
+        from accident_anticipation_ros.training.synth.config import make_config
 
         cfg = make_config(preset, size=size)
         tasks = [("generate", (cfg, seed, "separability", i)) for i in range(clips)]
