@@ -1,18 +1,17 @@
-"""``accident-anticipation bench-node``: end-to-end latency of the running node, beside its raw step time.
+"""End-to-end latency of the running node, beside its raw step time.
 
 One run, three measurements on the same frames:
 1. the backend's raw ``step`` time in this process (the floor no node can beat);
 2. transport: an echo process answers each image with its header, so publish -> reply measures DDS
    for the image plus a small message back (the node's path without the model);
 3. end to end: the real ``anticipation_node`` process; publish -> AccidentRisk received here.
-The node runs with its defaults (best-effort, depth 1); frames go out at ``--rate`` Hz.
+The node runs with its defaults (best-effort, depth 1); frames go out at ``rate`` Hz. This is the
+library of ``accident-anticipation bench-node``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -22,61 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from accident_anticipation_ros.executables import installed_executable
+from accident_anticipation_ros.package_files import find_installed, installed_executable
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "tsd-nano.onnx"
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="accident-anticipation bench-node", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=None, help=f"ONNX model (default: the shipped {DEFAULT_MODEL.name})")
-    p.add_argument("--rate", type=float, default=30.0, help="camera rate in Hz (default 30)")
-    p.add_argument("--seconds", type=float, default=10.0, help="measurement length per phase (default 10)")
-    p.add_argument("--width", type=int, default=640)
-    p.add_argument("--height", type=int, default=360)
-    p.add_argument(
-        "--fastdds-profile",
-        default=None,
-        help="Fast DDS XML profile for every process of the run (default: the package's "
-        "config/fastdds_large_images.xml, shared-memory segments for images > 0.5 MB; 'none' to use Fast DDS defaults)",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)  # internal: the transport echo
-    return p
+LARGE_IMAGE_PROFILE = "share/config/fastdds_large_images.xml"  # shared-memory segments for images > 0.5 MB
+ECHO = "from accident_anticipation_ros.bench_node import echo_images; echo_images()"  # the echo process
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.echo:
-        return _echo()
-    model = Path(args.model) if args.model else DEFAULT_MODEL
-    if not model.exists():
-        print(f"bench-node: model {model} not found; pass --model MODEL.onnx", file=sys.stderr)
-        return 2
-    profile = None if args.fastdds_profile == "none" else Path(args.fastdds_profile or _large_image_profile())
-    if profile is not None:
-        if not profile.is_file():
-            print(f"bench-node: Fast DDS profile {profile} not found", file=sys.stderr)
-            return 2
-        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(profile.resolve())  # before any participant exists
-    result = run(model, args.rate, args.seconds, args.width, args.height)
-    result["fastdds_profile"] = profile.name if profile is not None else "default"
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:<24}{value:.3f}" if isinstance(value, float) else f"{key:<24}{value}")
-    return 0
-
-
-def _large_image_profile() -> Path:
-    candidates = [Path(__file__).resolve().parents[1] / "config" / "fastdds_large_images.xml"]
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        if prefix:
-            candidates.append(
-                Path(prefix) / "share" / "accident_anticipation_ros" / "config" / "fastdds_large_images.xml"
-            )
-    return next((c for c in candidates if c.is_file()), candidates[0])
+def large_image_profile() -> Path:
+    """The package's Fast DDS profile for large images (``config/fastdds_large_images.xml``)."""
+    return find_installed(LARGE_IMAGE_PROFILE, Path.is_file)
 
 
 def _frames(n: int, height: int, width: int) -> list[np.ndarray]:
@@ -103,8 +56,16 @@ def raw_step_ms(model: Path, frames: list[np.ndarray]) -> np.ndarray:
     return np.asarray(times)
 
 
-def run(model: Path, rate: float, seconds: float, width: int, height: int) -> dict:
-    """Measure and return the JSON-able summary (see the module docstring)."""
+def run(
+    model: Path, rate: float, seconds: float, width: int, height: int, fastdds_profile: Path | None = None
+) -> dict:
+    """Measure and return the JSON-able summary (see the module docstring).
+
+    ``fastdds_profile``: Fast DDS XML profile for every process of the run (None: Fast DDS defaults);
+    set in this process's environment before any participant exists.
+    """
+    if fastdds_profile is not None:
+        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(Path(fastdds_profile).resolve())
     import rclpy
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
@@ -163,9 +124,7 @@ def run(model: Path, rate: float, seconds: float, width: int, height: int) -> di
 
     exe = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        echo = subprocess.Popen(
-            [exe, "-m", "accident_anticipation_ros.cli", "bench-node", "--echo"], env=env, cwd=tmp
-        )
+        echo = subprocess.Popen([exe, "-c", ECHO], env=env, cwd=tmp)
         try:
             transport, _ = phase(echo, "/bench/echo")
         finally:
@@ -216,10 +175,11 @@ def run(model: Path, rate: float, seconds: float, width: int, height: int) -> di
         "processed_fps": processed / (n / rate),
         "e2e_over_step_plus_transport": e2e_p50 / (step_p50 + transport_p50),
         "e2e_p95_over_p50": pct(e2e, 95) / e2e_p50,
+        "fastdds_profile": Path(fastdds_profile).name if fastdds_profile is not None else "default",
     }
 
 
-def _echo() -> int:
+def echo_images() -> int:
     """Answer every image on /bench/image_raw with its header on /bench/echo (the transport baseline)."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
@@ -240,7 +200,3 @@ def _echo() -> int:
         rclpy.spin(node)
     rclpy.try_shutdown()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``accident-anticipation evaluate-bag``: the paper's metrics and a report from recorded output bags.
+"""The paper's metrics and a report from recorded output bags (the library of ``accident-anticipation evaluate-bag``).
 
 Reads AccidentRisk and AccidentLabel from one or more bags (``replay`` writes them), aligns every
 clip's frames with the risk messages (``bag.reader.read_risk_bag``), and computes AP, mTTA, TTA@R80 of
@@ -9,9 +9,7 @@ the stream saw at that moment; 0 before the first), and the number of such frame
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,39 +210,3 @@ def write_report(ev: Evaluation, out: Path) -> Path:
 
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="accident-anticipation evaluate-bag", description=__doc__.splitlines()[0]
-    )
-    p.add_argument("bags", nargs="+", type=Path, help="recorded output bags (from replay)")
-    p.add_argument("--camera", default=None, help="camera to evaluate (default: the only one)")
-    p.add_argument(
-        "--labels-bag", type=Path, default=None, help="bag holding the labels, if the recording lacks them"
-    )
-    p.add_argument("--out", type=Path, default=None, help="report folder (default: <first bag>_report)")
-    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    from accident_anticipation_ros.bag.errors import BagError
-
-    args = _parser().parse_args(argv)
-    try:
-        ev = evaluate_bags(args.bags, args.camera, args.labels_bag)
-        out = write_report(ev, args.out or Path(str(args.bags[0]).rstrip("/") + "_report"))
-    except (BagError, ValueError, OSError) as exc:
-        print(f"evaluate-bag: error: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(ev.summary()))
-    else:
-        print((out / "summary.md").read_text())
-        print(f"report: {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

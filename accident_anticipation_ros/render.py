@@ -1,9 +1,7 @@
-"""``accident-anticipation render``: a recorded overlay stream as a video (.mp4) or animation (.gif)."""
+"""A recorded overlay stream as a video (.mp4) or animation (.gif): the library of ``accident-anticipation render``."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,31 +80,3 @@ def write_video(frames: list[np.ndarray], out: Path, fps: float) -> Path:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return out
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="accident-anticipation render", description=__doc__.splitlines()[0])
-    p.add_argument("bag", type=Path, help="recorded output bag with overlay images (from replay)")
-    p.add_argument("--out", type=Path, required=True, help="video file: .mp4, .avi or .gif")
-    p.add_argument("--camera", default=None, help="camera (default: the only one with an overlay)")
-    p.add_argument("--clip", default=None, help="only this labelled clip id")
-    p.add_argument("--fps", type=float, default=None, help="frame rate (default: the clip's)")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    from accident_anticipation_ros.bag.errors import BagError
-
-    args = _parser().parse_args(argv)
-    try:
-        frames, fps = overlay_frames(args.bag, args.camera, args.clip)
-        out = write_video(frames, args.out, args.fps or fps)
-    except (BagError, ValueError, OSError) as exc:
-        print(f"render: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"render: {len(frames)} frames at {args.fps or fps:g} fps -> {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,7 +13,6 @@ writes the same topics.
 
 from __future__ import annotations
 
-import argparse
 import queue
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from accident_anticipation_ros.executables import installed_executable
+from accident_anticipation_ros.package_files import installed_executable
 
 DEFAULT_NODE = "accident_anticipation"
 
@@ -38,76 +37,6 @@ class ReplaySummary:
     overlays: int
     dropped: int
     wall_s: float
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="accident-anticipation replay", description=__doc__.splitlines()[0])
-    p.add_argument("bag", type=Path, help="input bag (directory or .mcap/.db3 file)")
-    p.add_argument("--out", type=Path, required=True, help="output bag directory to create (mcap)")
-    p.add_argument("--rate", type=float, default=1.0, help="playback rate factor (default 1: real time)")
-    p.add_argument("--camera-topic", default=None, help="camera topic (default: the bag's only image topic)")
-    p.add_argument("--label-topic", default=None, help="ground-truth topic (default: the writer's)")
-    p.add_argument(
-        "--node-name", default=DEFAULT_NODE, help=f"name of the running node (default {DEFAULT_NODE})"
-    )
-    p.add_argument(
-        "--model", type=Path, default=None, help="start anticipation_node with this model for the replay"
-    )
-    p.add_argument("--backend", default="onnxruntime", help="backend of the node started with --model")
-    p.add_argument(
-        "--overlay-rate", type=float, default=0.0, help="overlay Hz of a started node (0: every frame)"
-    )
-    p.add_argument(
-        "--offline", action="store_true", help="no DDS: step a StreamSession over the bag (needs --model)"
-    )
-    p.add_argument("--overlay", action="store_true", help="--offline: also write overlay images")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the node to come up")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    from accident_anticipation_ros.bag.errors import BagError
-    from accident_anticipation_ros.runtime.errors import BackendError
-
-    args = _parser().parse_args(argv)
-    if args.rate <= 0:
-        print("replay: --rate must be > 0", file=sys.stderr)
-        return 2
-    try:
-        if args.offline:
-            if args.model is None:
-                print("replay: --offline needs --model MODEL", file=sys.stderr)
-                return 2
-            summary = replay_offline(
-                args.bag,
-                args.out,
-                args.model,
-                backend=args.backend,
-                overlay=args.overlay,
-                camera_topic=args.camera_topic,
-                label_topic=args.label_topic,
-            )
-        else:
-            summary = replay_dds(
-                args.bag,
-                args.out,
-                rate=args.rate,
-                camera_topic=args.camera_topic,
-                label_topic=args.label_topic,
-                node_name=args.node_name,
-                model=args.model,
-                backend=args.backend,
-                overlay_rate=args.overlay_rate,
-                timeout=args.timeout,
-            )
-    except (BagError, BackendError, RuntimeError, ValueError, OSError) as exc:  # OSError: FileExistsError too
-        print(f"replay: error: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"replay: {summary.frames} frames of camera '{summary.camera}' -> {summary.risk_messages} AccidentRisk, "
-        f"{summary.overlays} overlays, {summary.dropped} dropped, in {summary.wall_s:.1f} s; wrote {summary.out}"
-    )
-    return 0
 
 
 # ------------------------------------------------------------------------------------------ recording
@@ -445,7 +374,3 @@ def replay_offline(
         recorder.close()
         engine.close()
     return ReplaySummary(Path(out), camera, frames, risk, overlays, 0, time.monotonic() - started)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -70,11 +70,13 @@ def run_script():
 
 def installed_executable(name: str) -> Path:
     """``lib/accident_anticipation_ros/<name>`` of the colcon install space (what ``ros2 run`` starts)."""
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        exe = Path(prefix) / "lib" / "accident_anticipation_ros" / name
-        if prefix and exe.exists():
-            return exe
-    pytest.skip(f"{name} is not installed (build with colcon: run the tests through `make test`)")
+    from accident_anticipation_ros.package_files import PackageFileError
+    from accident_anticipation_ros.package_files import installed_executable as find
+
+    try:
+        return find(name)
+    except PackageFileError:
+        pytest.skip(f"{name} is not installed (build with colcon: run the tests through `make test`)")
 
 
 class RosPeer:

@@ -28,19 +28,15 @@ recomputed from the kept scores, so they always follow the current ``metrics`` m
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from accident_anticipation_ros.model.errors import ModelError
 from accident_anticipation_ros.training.errors import TrainingError
 from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml
 
-PROG = "accident-anticipation ablate"
 _NO_TEACHER = ["loss.spatial.enabled=false", "loss.temporal.enabled=false", "loss.contrastive.enabled=false",
                "loss.frequency.enabled=false"]  # fmt: skip
 DEFAULT_VARIANTS: dict[str, tuple[str, ...]] = {
@@ -223,42 +219,3 @@ def seed_summary_table(rows: list[dict], split: str) -> str:
             f"| {name} | {cells} | {_mean_sd([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Run the TSD ablation (one training per variant).")
-    p.add_argument(
-        "--config", required=True, type=Path, help="ablation YAML (see configs/ablation_synth.yaml)"
-    )
-    p.add_argument("--out", required=True, type=Path, help="output folder (one run per variant)")
-    p.add_argument("--variants", default=None, help="comma-separated subset of the variants")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override for every variant"
-    )
-    p.add_argument(
-        "--seeds", default=None, help="comma-separated training seeds (default: the YAML's, or the base seed)"
-    )
-    p.add_argument(
-        "--test-data", default=None, help="score on this dataset folder instead of the base config's"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    only = [v.strip() for v in args.variants.split(",")] if args.variants else None
-    try:
-        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
-        rows = run_ablation(args.config, args.out, only, args.set, progress=not args.no_progress, seeds=seeds,
-                            test_data=args.test_data)  # fmt: skip
-    except (TrainingError, ModelError, ValueError, OSError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    if rows:
-        print((args.out / "ablation.md").read_text(), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

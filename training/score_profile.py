@@ -1,6 +1,6 @@
 """How early a student's risk rises: mean score against time before the accident, from saved scores.
 
-    python -m accident_anticipation_ros.training.score_profile A.npz B.npz --labels full,no_distillation \
+    python -m accident_anticipation_ros.tools.score_profile A.npz B.npz --labels full,no_distillation \
         --out docs/score_profile.png
 
 The inputs are per-frame scores as ``evaluate --scores`` and ``ablate`` write them. For each file it
@@ -12,14 +12,11 @@ clips pass (earliness at equal false alarms): where AP (ranking) and mTTA (earli
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-PROG = "python -m accident_anticipation_ros.training.score_profile"
 MARKS_S = (3.0, 2.0, 1.0, 0.5)
 
 
@@ -129,30 +126,7 @@ def plot(runs: dict[str, Scores], out: Path, horizon_s: float = 4.0) -> Path:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog=PROG, description="Mean risk score against time before the accident.")
-    p.add_argument("scores", nargs="+", type=Path, help=".npz files of per-frame scores")
-    p.add_argument("--labels", default=None, help="comma-separated names (default: the file names)")
-    p.add_argument("--threshold", type=float, default=0.5, help="score threshold of the crossing counts")
-    p.add_argument("--false-alarms", type=float, default=0.2, help="share of safe clips allowed to alarm")
-    p.add_argument("--out", type=Path, default=None, help="also write the plot here (.png)")
-    p.add_argument("--fps", type=float, default=None, help="frame rate, for files that do not record it")
-    args = p.parse_args(argv)
-    labels = args.labels.split(",") if args.labels else [f.stem for f in args.scores]
-    if len(labels) != len(args.scores):
-        p.error(f"{len(labels)} labels for {len(args.scores)} files")
-    try:
-        runs = {label: load_scores(f, args.fps) for label, f in zip(labels, args.scores, strict=True)}
-    except (OSError, KeyError, ValueError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    for label, s in runs.items():
-        row = summary(s, args.threshold) | at_false_alarm_rate(s, args.false_alarms)
-        print(label + ": " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
-    if args.out:
-        print(f"wrote {plot(runs, args.out)}")
-    return 0
+if __name__ == "__main__":  # the command lives on the tools floor
+    from accident_anticipation_ros.tools.score_profile import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

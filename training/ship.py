@@ -1,6 +1,6 @@
 """Ship a trained student: copy its checkpoint (optionally as float16) and export the ONNX step graph from it.
 
-    python -m accident_anticipation_ros.training.ship --checkpoint runs/tsd-nano-synth/best/tsd-nano \
+    python -m accident_anticipation_ros.tools.ship --checkpoint runs/tsd-nano-synth/best/tsd-nano \
         --out models/tsd-nano --half
 
 Writes ``<out>.safetensors`` + ``<out>.json`` and ``<out>.onnx``; the ONNX ``aar.model_hash`` is the
@@ -11,14 +11,8 @@ every weight float16 holds exactly stored as float16 too (same outputs, about ha
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 
-from accident_anticipation_ros.model.errors import ModelError
-
-PROG = "python -m accident_anticipation_ros.training.ship"
 _RESERVED = ("format", "model_name", "config", "reparameterized", "weights_sha256", "model_hash")
 
 
@@ -44,20 +38,7 @@ def ship(checkpoint: str | Path, out: str | Path, half: bool = False) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog=PROG, description="Copy a student checkpoint and export its ONNX graph.")
-    p.add_argument("--checkpoint", required=True, help="trained checkpoint (x, x.safetensors or x.json)")
-    p.add_argument("--out", required=True, type=Path, help="output stem, e.g. models/tsd-nano")
-    p.add_argument("--half", action="store_true", help="store the weights as float16")
-    args = p.parse_args(argv)
-    try:
-        result = ship(args.checkpoint, args.out, args.half)
-    except (ModelError, OSError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2))
-    return 0
+if __name__ == "__main__":  # the command lives on the tools floor
+    from accident_anticipation_ros.tools.ship import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

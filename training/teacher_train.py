@@ -11,10 +11,8 @@ With a real MobileCLIP checkpoint this step is skipped (``teacher.source: open_c
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +22,10 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from accident_anticipation_ros.model.errors import ModelError
 from accident_anticipation_ros.training.config import RESIZE_MODES, OptimConfig, check_paths
 from accident_anticipation_ros.training.errors import TrainingError
 from accident_anticipation_ros.training.teacher_clip import TeacherSpec
 from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml, require, to_dict
-
-PROG = "accident-anticipation train-teacher"
 
 
 @dataclass(frozen=True)
@@ -246,32 +241,3 @@ def evaluate_pairs(model, pairs: Pairs, batch_size: int, mean, std) -> dict[str,
         t2i += float((ids[sim.argmax(0)] == ids).sum())
         n += len(ids)
     return {"loss": sum(losses) / max(n, 1), "top1_i2t": i2t / max(n, 1), "top1_t2i": t2i / max(n, 1)}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG, description="Train a small MobileCLIP-architecture teacher on captioned frames."
-    )
-    p.add_argument("--config", required=True, type=Path, help="teacher YAML (see configs/teacher_synth.yaml)")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (repeatable)"
-    )
-    p.add_argument("--out", type=Path, help="run directory (overrides out_dir)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    overrides = list(args.set) + ([f"out_dir={args.out}"] if args.out else [])
-    try:
-        summary = train_teacher(load_teacher_config(args.config, overrides), progress=not args.no_progress)
-    except (TrainingError, ModelError, ValueError, OSError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

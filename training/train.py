@@ -1,39 +1,20 @@
-"""``accident-anticipation train``: train a TSD student from one YAML config.
+"""Train a TSD student from one YAML config: :func:`run` (the library of ``accident-anticipation train``).
 
 accident-anticipation train --config configs/tsd_nano_synth.yaml
 accident-anticipation train --config configs/tsd_s0_ccd.yaml --set data.root=/data/CCD --set train.batch_size=8
 accident-anticipation train --resume runs/tsd-nano-synth              # exact continuation
-torchrun --nproc_per_node 2 -m accident_anticipation_ros.training.train --config ...   # DDP
+torchrun --nproc_per_node 2 -m accident_anticipation_ros.tools.train --config ...   # DDP
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 
-from accident_anticipation_ros.model.errors import ModelError
 from accident_anticipation_ros.training.config import load_train_config
 from accident_anticipation_ros.training.errors import ResumeError, TrainingError
 
-PROG = "accident-anticipation train"
 RESUMABLE = ("train.epochs", "train.max_steps", "train.progress", "train.log_every", "train.ckpt_every",
              "train.export_onnx", "train.threads", "train.val_every")  # fmt: skip
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG, description="Train a TSD student (temporally shifted distillation)."
-    )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--config", type=Path, help="training YAML (see configs/)")
-    src.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR exactly")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.epochs=5 (repeatable)")  # fmt: skip
-    p.add_argument("--out", type=Path, help="run directory (overrides out_dir)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
-    return p
 
 
 def run(
@@ -64,17 +45,7 @@ def run(
     return trainer.fit()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        summary = run(args.config, args.resume, args.set, args.out, progress=not args.no_progress)
-    except (TrainingError, ModelError, ValueError, OSError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    if summary:
-        print(json.dumps(summary, indent=2))
-    return 0
+if __name__ == "__main__":  # the command lives on the tools floor (torchrun -m ... works with either)
+    from accident_anticipation_ros.tools.train import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -7,16 +7,14 @@ stored in a bag are those rosidl generates for the colcon-built package (checked
 from __future__ import annotations
 
 import functools
-import os
-import sys
 from pathlib import Path
 
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from accident_anticipation_ros.bag.errors import BagError
+from accident_anticipation_ros.package_files import PACKAGE, search_paths
 
-PACKAGE = "accident_anticipation_ros"
 MESSAGES = ("AccidentRisk", "AnticipationInfo", "AccidentLabel")
 
 ACCIDENT_RISK = f"{PACKAGE}/msg/AccidentRisk"
@@ -31,14 +29,9 @@ def msg_dir_candidates() -> list[Path]:
     """Directories that may hold the package's ``.msg`` files, in search order.
 
     The ament share dir of every ``AMENT_PREFIX_PATH`` entry (colcon install), then
-    ``sys.prefix/share`` (pip install), then the source tree.
+    ``sys.prefix/share`` (pip install), then the source tree (:func:`package_files.search_paths`).
     """
-    share = Path("share") / PACKAGE / "msg"
-    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
-    candidates = [Path(p) / share for p in prefixes]
-    candidates.append(Path(sys.prefix) / share)
-    candidates.append(Path(__file__).resolve().parents[2] / "msg")
-    return candidates
+    return search_paths("share/msg")
 
 
 def find_msg_dir() -> Path:

@@ -1,6 +1,6 @@
 """Export the student's STEP graph (one frame, batch 1, explicit state) to ONNX, then verify it.
 
-``accident-anticipation export --checkpoint CKPT --out model.onnx``
+The library of ``accident-anticipation export --checkpoint CKPT --out model.onnx``.
 
 The graph (see :mod:`accident_anticipation_ros.contract`): input ``image`` ``[1, 3, H, W]`` and ``state_in.<name>``; outputs
 ``risk_logit`` ``[1]``, ``tta`` ``[1]``, ``risk_map`` ``[1, h, w]``, ``embedding`` ``[1, D]`` and
@@ -11,10 +11,8 @@ export fails if any output or state differs from PyTorch by more than ``toleranc
 
 from __future__ import annotations
 
-import argparse
 import copy
 import os
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ from accident_anticipation_ros.contract import (
     encode_metadata,
 )
 from accident_anticipation_ros.model.checkpoint import load_checkpoint, state_dict_sha256
-from accident_anticipation_ros.model.errors import ExportError, ModelError
+from accident_anticipation_ros.model.errors import ExportError
 from accident_anticipation_ros.model.onnx_storage import store_exact_float16
 from accident_anticipation_ros.model.state import StudentState, random_state, state_names
 from accident_anticipation_ros.model.student import TSDStudent
@@ -241,44 +239,3 @@ def export_onnx(
             "file removed"
         )
     return ExportReport(path, deployed.cfg.name, model_hash, opset, frames, worst, errors, converted)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="accident-anticipation export",
-        description="Export a student checkpoint to an ONNX step graph (reparameterized, verified).",
-    )
-    parser.add_argument("--checkpoint", required=True, help="checkpoint (x, x.safetensors or x.json)")
-    parser.add_argument("--out", required=True, help="output .onnx path")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (>= 17)")
-    parser.add_argument("--fps", type=float, default=None, help="override the checkpoint's frame rate")
-    parser.add_argument("--frames", type=int, default=8, help="frames for the ONNX Runtime parity check")
-    parser.add_argument("--tolerance", type=float, default=1e-4, help="max relative error vs PyTorch")
-    parser.add_argument(
-        "--float16-storage",
-        action="store_true",
-        help="store the weights float16 holds exactly as float16 (smaller file, same outputs)",
-    )
-    return parser
-
-
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        report = export_onnx(
-            args.checkpoint,
-            args.out,
-            fps=args.fps,
-            opset=args.opset,
-            frames=args.frames,
-            tolerance=args.tolerance,
-            float16_storage=args.float16_storage,
-        )
-    except (ModelError, OSError) as err:
-        print(f"accident-anticipation export: error: {err}", file=sys.stderr)
-        return 1
-    print(
-        f"wrote {report.path} ({report.model_name}, opset {report.opset}, sha256 {report.model_hash[:12]}...); "
-        f"ONNX Runtime vs PyTorch over {report.frames_checked} frames: max rel error {report.max_rel_error:.2e}"
-    )
-    return 0

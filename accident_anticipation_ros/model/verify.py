@@ -1,6 +1,6 @@
 """Check the student's two forms and its deployment against each other (RWKV-LM ``verify.py`` style).
 
-``accident-anticipation verify --json`` builds each config with random weights (batch-norm
+:func:`verify` (``accident-anticipation verify --json``) builds each config with random weights (batch-norm
 statistics, layer scales and RWKV parameters perturbed so that no branch is trivially zero), runs
 random frames from a random non-zero state, and reports max relative errors (``max|a - b| / max|b|``):
 
@@ -8,15 +8,12 @@ random frames from a random non-zero state, and reports max relative errors (``m
 - ``torch_vs_onnx_rel``:    the exported ONNX step graph in ONNX Runtime vs ``step`` (carried state)
 - ``reparam_rel``:          reparameterized vs training-form model (clip outputs and final state)
 
-Exit code 1 if any error exceeds the tolerance (1e-4).
+``ok`` is false (and the command exits 1) if any error exceeds the tolerance (1e-4).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -117,45 +114,27 @@ def verify_config(
     return detail
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="accident-anticipation verify",
-        description="Check parallel vs step, PyTorch vs ONNX Runtime and reparameterization parity.",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--configs", nargs="+", default=["tsd-nano", "tsd-s0"], help="configs to check")
-    parser.add_argument("--frames", type=int, default=32, help="frames carried through the state (>= 32)")
-    parser.add_argument("--tolerance", type=float, default=1e-4, help="max relative error")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and ONNX Runtime threads (1 is fastest on a shared CPU)"
-    )
-    return parser
+def verify(
+    configs: list[str] | tuple[str, ...] = ("tsd-nano", "tsd-s0"),
+    frames: int = 32,
+    seed: int = 0,
+    threads: int = 1,
+    tolerance: float = 1e-4,
+) -> dict:
+    """:func:`verify_config` for every config; the max of each error over them, ``ok`` and the details.
 
-
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    if args.frames < 1:
-        print("accident-anticipation verify: error: --frames must be >= 1", file=sys.stderr)
-        return 2
+    ``threads``: torch's and ONNX Runtime's threads for the run (1 is fastest on a shared CPU).
+    """
+    if frames < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
     previous = torch.get_num_threads()
-    torch.set_num_threads(max(args.threads, 1))
+    torch.set_num_threads(max(threads, 1))
     try:
-        details = {name: verify_config(name, args.frames, args.seed, args.threads) for name in args.configs}
+        details = {name: verify_config(name, frames, seed, threads) for name in configs}
     finally:
         torch.set_num_threads(previous)
     result: dict = {key: max(d[key] for d in details.values()) for key in KEYS}
-    result["tolerance"] = args.tolerance
-    result["ok"] = all(result[key] <= args.tolerance for key in KEYS)
+    result["tolerance"] = tolerance
+    result["ok"] = all(result[key] <= tolerance for key in KEYS)
     result["configs"] = details
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for name, d in details.items():
-            print(
-                f"{name}: "
-                + ", ".join(f"{k} {d[k]:.2e}" for k in KEYS)
-                + f" ({d['frames']} frames, {d['seconds']} s)"
-            )
-        print("OK" if result["ok"] else f"FAILED: an error exceeds {args.tolerance:.0e}")
-    return 0 if result["ok"] else 1
+    return result

@@ -1,4 +1,4 @@
-"""``accident-anticipation bench``: cost of the recurrent student against sliding-window baselines.
+"""Cost of the recurrent student against sliding-window baselines.
 
 A benchmark, not a test: one run, batch 1, all cores, random weights (cost does not depend on them).
 Measured in one process:
@@ -20,28 +20,71 @@ Measured in one process:
   student's resolution; and float32 2048x2048 matmuls (numpy and ONNX Runtime ``MatMul``), for
   the GFLOP/s the student reaches relative to the trunk alone and to the machine's matmul.
 
-``--json`` prints one JSON object; without it a table. The targets (2-core CPU, ONNX Runtime) are
-reported as ``target_*`` booleans. On a machine shared with other jobs, ``--threads 1 --clock
-thread`` times the CPU time of the one working thread instead of wall time: robust to the load, but
-blind to multi-thread scaling.
+:func:`run_bench` returns one flat dict (``accident-anticipation bench --json`` prints it). The targets
+(2-core CPU, ONNX Runtime) are reported as ``target_*`` booleans. On a machine shared with other jobs,
+``threads=1, clock="thread"`` (``--threads 1 --clock thread``) times the CPU time of the one working
+thread instead of wall time: robust to the load, but blind to multi-thread scaling.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-PROG = "accident-anticipation bench"
 CLOCKS = {"wall": time.perf_counter, "thread": time.thread_time}  # thread: CPU time of the calling thread
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What :func:`run_bench` times, and how.
+
+    Attributes:
+        models: Students timed on ONNX Runtime and torch.
+        stream_model: Student of the long-stream test ('' skips it).
+        stream_frames: Frame N of the long-stream test.
+        paired_model: Student compared with the baselines, in turns ('' skips it).
+        window: Frames of the sliding-window baselines.
+        rounds: Turns of the paired comparison.
+        frames: Timed steps per latency measurement.
+        warmup: Untimed steps before each latency measurement.
+        threads: torch and ONNX Runtime threads.
+        clock: 'wall', or 'thread' (CPU time of the calling thread; needs ``threads == 1``).
+        skip_torch, skip_windows, skip_mci0, skip_matmul: Leave that measurement out.
+    """
+
+    models: tuple[str, ...] = ("tsd-nano", "tsd-s0")
+    stream_model: str = "tsd-nano"
+    stream_frames: int = 1000
+    paired_model: str = "tsd-s0"
+    window: int = 16
+    rounds: int = 10
+    frames: int = 50
+    warmup: int = 10
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    clock: str = "wall"
+    skip_torch: bool = False
+    skip_windows: bool = False
+    skip_mci0: bool = False
+    skip_matmul: bool = False
+
+    def __post_init__(self) -> None:
+        if self.clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {sorted(CLOCKS)}, got {self.clock!r}")
+        if self.clock == "thread" and self.threads != 1:
+            raise ValueError("--clock thread measures one thread's CPU time: use it with --threads 1")
+
+    @property
+    def timer(self) -> Callable[[], float]:
+        return CLOCKS[self.clock]
+
+
 MEAN, STD = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)  # MobileCLIP-S0 normalisation
 
 
@@ -487,52 +530,23 @@ def format_table(r: dict) -> str:
     return "\n".join(rows)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--out", type=Path, help="also write the JSON to this file")
-    p.add_argument("--models", default="tsd-nano,tsd-s0", help="students to time (comma separated)")
-    p.add_argument("--stream-model", default="tsd-nano", help="student of the long-stream test ('' skips it)")
-    p.add_argument("--stream-frames", type=int, default=1000, help="frame N of the long-stream test")
-    p.add_argument("--paired-model", default="tsd-s0", help="student compared with the baselines ('' skips)")
-    p.add_argument("--window", type=int, default=16, help="frames of the sliding-window baselines")
-    p.add_argument("--rounds", type=int, default=10, help="turns of the paired comparison")
-    p.add_argument("--frames", type=int, default=50, help="timed steps per latency measurement")
-    p.add_argument("--warmup", type=int, default=10, help="untimed steps before each latency measurement")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads (default: all cores)")
-    p.add_argument(
-        "--clock",
-        choices=("wall", "thread"),
-        default="wall",
-        help="'thread': CPU time of the calling thread (needs --threads 1): robust on a shared machine",
-    )
-    p.add_argument("--skip-torch", action="store_true", help="skip the torch backend timings")
-    p.add_argument("--skip-windows", action="store_true", help="skip the sliding-window baselines")
-    p.add_argument("--skip-mci0", action="store_true", help="skip the MCi0 trunk reference")
-    p.add_argument("--skip-matmul", action="store_true", help="skip the matmul peak")
-    return p
-
-
-def main(argv: list[str]) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.clock == "thread" and args.threads != 1:
-        parser.error("--clock thread measures one thread's CPU time: use it with --threads 1")
-    args.timer = CLOCKS[args.clock]
+def run_bench(options: BenchOptions, log: Callable[[str], object] = print) -> dict:
+    """Every measurement of the module docstring that ``options`` does not skip; one flat JSON-able dict."""
     import onnxruntime
     import torch
 
-    torch.set_num_threads(args.threads)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    models += [m for m in dict.fromkeys((args.stream_model, args.paired_model)) if m and m not in models]
+    torch.set_num_threads(options.threads)
+    models = list(options.models)
+    models += [
+        m for m in dict.fromkeys((options.stream_model, options.paired_model)) if m and m not in models
+    ]
     results: dict = {
-        "clock": args.clock,
-        "threads": args.threads,
+        "clock": options.clock,
+        "threads": options.threads,
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
     }
-    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="aar-bench-") as tmp:
         workdir = Path(tmp)
@@ -541,28 +555,24 @@ def main(argv: list[str]) -> int:
             log(f"[bench] {name}: export, latency, FLOPs")
             files = build_student(name, workdir)
             onnx_paths[name] = files[1]
-            measured, *backends[name] = bench_student(name, files, args)
+            measured, *backends[name] = bench_student(name, files, options)
             results.update(measured)
-        if args.stream_model:
-            log(f"[bench] one stream of {args.stream_frames} frames ({args.stream_model})")
-            results.update(bench_stream(backends[args.stream_model][0], args))
-        if args.paired_model:
-            log(f"[bench] {args.paired_model} against the baselines, in turns ({args.rounds} rounds)")
-            gflops = results[f"{short(args.paired_model)}_gflops"]
+        if options.stream_model:
+            log(f"[bench] one stream of {options.stream_frames} frames ({options.stream_model})")
+            results.update(bench_stream(backends[options.stream_model][0], options))
+        if options.paired_model:
+            log(f"[bench] {options.paired_model} against the baselines, in turns ({options.rounds} rounds)")
+            gflops = results[f"{short(options.paired_model)}_gflops"]
             results.update(
                 bench_paired(
-                    args.paired_model,
-                    onnx_paths[args.paired_model],
-                    backends[args.paired_model][1],
+                    options.paired_model,
+                    onnx_paths[options.paired_model],
+                    backends[options.paired_model][1],
                     gflops,
-                    args,
+                    options,
                     workdir,
                 )
             )
     results.update(targets(results))
     results["bench_seconds"] = time.perf_counter() - t_start
-    results = {k: float(v) if isinstance(v, np.floating) else v for k, v in results.items()}
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2) if args.json else format_table(results))
-    return 0
+    return {k: float(v) if isinstance(v, np.floating) else v for k, v in results.items()}

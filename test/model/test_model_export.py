@@ -12,7 +12,7 @@ import torch
 
 from accident_anticipation_ros.model.checkpoint import file_sha256, save_checkpoint
 from accident_anticipation_ros.model.errors import ExportError
-from accident_anticipation_ros.model.export import export_onnx, main, rel_error, verify_onnx
+from accident_anticipation_ros.model.export import export_onnx, rel_error, verify_onnx
 from accident_anticipation_ros.model.state import state_names
 
 from .conftest import make_student
@@ -114,6 +114,8 @@ def test_model_in_memory_needs_input_metadata(tmp_path):
 
 
 def test_cli_exports_a_checkpoint(tmp_path, capsys):
+    from accident_anticipation_ros.tools.export import main
+
     model = make_student(seed=2)
     weights, _ = save_checkpoint(
         model, tmp_path / "tsd-test", {"fps": 20.0, "mean": [0, 0, 0], "std": [1, 1, 1]}

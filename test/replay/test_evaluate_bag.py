@@ -10,9 +10,10 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, get_package_typestore
 from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
-from accident_anticipation_ros.evaluate_bag import evaluate_bags, main
+from accident_anticipation_ros.evaluate_bag import evaluate_bags
 from accident_anticipation_ros.metrics import METRIC_LABELS, evaluate
 from accident_anticipation_ros.stamps import frame_stamps_ns, split_ns
+from accident_anticipation_ros.tools.evaluate_bag import main
 
 FPS = 10.0
 

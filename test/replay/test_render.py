@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import cv2
 
-from accident_anticipation_ros.render import main
 from accident_anticipation_ros.replay import replay_offline
+from accident_anticipation_ros.tools.render import main
 
 
 def test_render_one_clip_to_gif_and_all_to_mp4(eval_bag, nano_onnx, tmp_path, capsys):

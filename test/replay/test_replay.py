@@ -7,7 +7,8 @@ import pytest
 
 from accident_anticipation_ros.bag.reader import read_risk_bag
 from accident_anticipation_ros.evaluate_bag import evaluate_bags
-from accident_anticipation_ros.replay import main, replay_dds, replay_offline
+from accident_anticipation_ros.replay import replay_dds, replay_offline
+from accident_anticipation_ros.tools.replay import main
 
 pytestmark = pytest.mark.ros
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from accident_anticipation_ros.runtime.bench import main, short, targets
+from accident_anticipation_ros.runtime.bench import short, targets
+from accident_anticipation_ros.tools.bench import main
 
 
 def test_bench_json_on_tsd_test(tmp_path, capsys):

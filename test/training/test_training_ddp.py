@@ -22,7 +22,7 @@ def test_torchrun_two_cpu_processes_train_a_few_steps(make_config, tmp_path):
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(cfg))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(_free_port()), "-m", "accident_anticipation_ros.training.train",
+           "--master_port", str(_free_port()), "-m", "accident_anticipation_ros.tools.train",
            "--config", str(path), "--no-progress"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     # cwd: with python -m the working directory comes first on sys.path; the source tree must not shadow

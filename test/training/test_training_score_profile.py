@@ -10,7 +10,6 @@ from accident_anticipation_ros.training.score_profile import (
     at_false_alarm_rate,
     before_toa,
     load_scores,
-    main,
     summary,
 )
 
@@ -41,6 +40,8 @@ def test_summary_counts_early_crossings_and_safe_clips(npz):
 
 
 def test_cli_prints_and_plots(npz, tmp_path, capsys):
+    from accident_anticipation_ros.tools.score_profile import main
+
     assert main([str(npz), str(npz), "--labels", "x,y", "--out", str(tmp_path / "p.png")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("x: pos_mean_3s") and (tmp_path / "p.png").stat().st_size > 0

@@ -97,8 +97,8 @@ def test_run_dir_is_not_overwritten_and_resume_needs_a_checkpoint(make_config, t
 def test_train_cli_writes_run_dir_best_onnx_and_evaluate_json(make_config, tmp_path, capsys, synth_root):
     import yaml
 
-    from accident_anticipation_ros.cli import main as cli
     from accident_anticipation_ros.model.checkpoint import read_meta
+    from accident_anticipation_ros.tools.cli import main as cli
 
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(make_config(train={"epochs": 1, "export_onnx": True})))
@@ -161,7 +161,7 @@ def test_cache_is_reused_and_serves_runs_without_teacher(make_config, tmp_path):
 def test_train_teacher_writes_a_loadable_teacher(synth_root, tmp_path):
     import yaml
 
-    from accident_anticipation_ros.cli import main as cli
+    from accident_anticipation_ros.tools.cli import main as cli
     from accident_anticipation_ros.training.config import TeacherConfig
     from accident_anticipation_ros.training.teacher import build_teacher
 

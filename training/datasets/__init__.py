@@ -11,8 +11,8 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from .base import ClipRef
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets.base import ClipRef
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 FORMATS = ("synthetic", "ccd", "a3d", "dada", "dad")
 _MODULES = {name: f"{__name__}.{name}" for name in FORMATS}
@@ -31,7 +31,7 @@ def detect_format(root: str | Path) -> str:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: dataset folder not found")
-    from . import a3d, ccd, dad, dada, synthetic
+    from accident_anticipation_ros.training.datasets import a3d, ccd, dad, dada, synthetic
 
     checks = (
         ("synthetic", synthetic.is_synthetic),

@@ -19,9 +19,14 @@ import json
 from pathlib import Path
 
 from accident_anticipation_ros.clip import Clip
-
-from .base import ClipRef, check_toa, labels_from_toa, list_images, read_images
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets.base import (
+    ClipRef,
+    check_toa,
+    labels_from_toa,
+    list_images,
+    read_images,
+)
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 FPS = 10.0
 LABELS = "A3D_labels.json"

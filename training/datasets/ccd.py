@@ -18,9 +18,14 @@ import re
 from pathlib import Path
 
 from accident_anticipation_ros.clip import Clip
-
-from .base import ClipRef, check_toa, labels_from_toa, natural_key, read_video
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets.base import (
+    ClipRef,
+    check_toa,
+    labels_from_toa,
+    natural_key,
+    read_video,
+)
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 FPS = 10.0
 NUM_FRAMES = 50

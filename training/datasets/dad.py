@@ -16,8 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accident_anticipation_ros.clip import Clip
-
-from .base import (
+from accident_anticipation_ros.training.datasets.base import (
     VIDEO_EXTENSIONS,
     ClipRef,
     check_toa,
@@ -27,7 +26,7 @@ from .base import (
     read_images,
     read_video,
 )
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 FPS = 20.0
 TOA = 90.0

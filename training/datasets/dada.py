@@ -21,9 +21,16 @@ import re
 from pathlib import Path
 
 from accident_anticipation_ros.clip import Clip
-
-from .base import ClipRef, check_toa, frame_number, labels_from_toa, list_images, natural_key, read_images
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets.base import (
+    ClipRef,
+    check_toa,
+    frame_number,
+    labels_from_toa,
+    list_images,
+    natural_key,
+    read_images,
+)
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 FPS = 30.0
 REQUIRED = ("video", "type", "accident frame")
@@ -53,7 +60,7 @@ def _rows_to_records(path: Path, rows: list[list[str]]) -> list[dict[str, str]] 
 def read_table(path: Path) -> list[dict[str, str]]:
     """Rows of a DADA annotation table (``.xlsx`` or ``.csv``) keyed by normalised column name."""
     if path.suffix.lower() == ".xlsx":
-        from .xlsx import read_xlsx
+        from accident_anticipation_ros.training.datasets.xlsx import read_xlsx
 
         for _, rows in read_xlsx(path):
             records = _rows_to_records(path, rows)

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from accident_anticipation_ros.clip import Clip
-
-from .base import ClipRef, _resize
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets.base import ClipRef, _resize
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 MANIFEST = "synth.json"
 

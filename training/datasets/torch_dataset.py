@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from . import ClipRef, list_clips, load_clip
-from .errors import DatasetError
+from accident_anticipation_ros.training.datasets import ClipRef, list_clips, load_clip
+from accident_anticipation_ros.training.datasets.errors import DatasetError
 
 
 class ClipDataset(Dataset):

@@ -8,7 +8,7 @@ visible in the motion of the last seconds, which makes anticipation a temporal t
 
 Modules: ``config`` (presets, seeds), ``camera`` (projection), ``scenarios`` (what happens),
 ``world`` (road and scenery), ``draw`` / ``render`` (pixels), ``captions``, ``generator``
-(one clip), ``storage`` (on-disk format), ``cli`` (``accident-anticipation synth``), ``preview``,
+(one clip), ``storage`` (on-disk format), ``writer`` (a whole benchmark: ``accident-anticipation synth``), ``preview``,
 ``bench`` and ``separability``.
 
 Continuous drives (minutes of one stream, the same scenarios at random times): ``drive``

@@ -1,4 +1,4 @@
-"""Generator throughput: ``python -m accident_anticipation_ros.training.synth.bench`` prints JSON.
+"""Generator throughput: ``python -m accident_anticipation_ros.tools.synth_bench`` prints :func:`run` as JSON.
 
 One process, OpenCV on one thread: frames per second of CPU time is the speed per core; wall-clock
 frames per second is reported too (it drops when other processes share the cores).
@@ -6,9 +6,6 @@ frames per second is reported too (it drops when other processes share the cores
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,9 +15,9 @@ def run(preset: str = "ccd", size: int = 224, clips: int = 8, seed: int = 0, wri
     """Generate ``clips`` clips (and optionally write them) and time it."""
     import cv2
 
-    from .config import make_config
-    from .generator import generate_clip
-    from .storage import write_clip
+    from accident_anticipation_ros.training.synth.config import make_config
+    from accident_anticipation_ros.training.synth.generator import generate_clip
+    from accident_anticipation_ros.training.synth.storage import write_clip
 
     cv2.setNumThreads(1)
     cfg = make_config(preset, size=size)
@@ -53,19 +50,7 @@ def run(preset: str = "ccd", size: int = 224, clips: int = 8, seed: int = 0, wri
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m accident_anticipation_ros.training.synth.bench", description=__doc__
-    )
-    p.add_argument("--preset", choices=["ccd", "dad"], default="ccd")
-    p.add_argument("--size", type=int, default=224)
-    p.add_argument("--clips", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-write", action="store_true", help="time generation only")
-    args = p.parse_args(argv)
-    print(json.dumps(run(args.preset, args.size, args.clips, args.seed, not args.no_write), indent=2))
-    return 0
+if __name__ == "__main__":  # the command lives on the tools floor
+    from accident_anticipation_ros.tools.synth_bench import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

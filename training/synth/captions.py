@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from .palette import VEHICLES
-from .scenarios import BUMPER, Scenario
+from accident_anticipation_ros.training.synth.palette import VEHICLES
+from accident_anticipation_ros.training.synth.scenarios import BUMPER, Scenario
 
 CLIP = {
     ("lead_brake", "collision"): "a {noun} ahead brakes suddenly; the ego car does not stop in time and rear-ends it",

@@ -14,7 +14,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .camera import NEAR, Camera, clip_polygon_near
+from accident_anticipation_ros.training.synth.camera import NEAR, Camera, clip_polygon_near
 
 SHIFT = 4  # sub-pixel bits for cv2 polygon / line / circle coordinates
 ONE = 1 << SHIFT

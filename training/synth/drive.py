@@ -19,14 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from accident_anticipation_ros.clip import Clip
-
-from .captions import clip_caption, condition
-from .drive_config import DRIVE_VERSION, DriveConfig
-from .drive_events import PlannedEvent
-from .drive_render import DriveRenderer
-from .drive_storage import DRIVE_INDEX, SPLIT, piece_id, write_frames, write_index
-from .drive_world import DriveWorld, plan_world
-from .storage import write_clip
+from accident_anticipation_ros.training.synth.captions import clip_caption, condition
+from accident_anticipation_ros.training.synth.drive_config import DRIVE_VERSION, DriveConfig
+from accident_anticipation_ros.training.synth.drive_events import PlannedEvent
+from accident_anticipation_ros.training.synth.drive_render import DriveRenderer
+from accident_anticipation_ros.training.synth.drive_storage import (
+    DRIVE_INDEX,
+    SPLIT,
+    piece_id,
+    write_frames,
+    write_index,
+)
+from accident_anticipation_ros.training.synth.drive_world import DriveWorld, plan_world
+from accident_anticipation_ros.training.synth.storage import write_clip
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .drive_config import DriveConfig
-from .footprint import CONTACT, actor_box, ego_box, pair_gap, separation
-from .motion import DT, piecewise_motion
-from .palette import weighted_choice
-from .scenarios import LANE, SCENARIO_WEIGHTS, Scenario, sample_scenario
-from .world import Actor, Layout
+from accident_anticipation_ros.training.synth.drive_config import DriveConfig
+from accident_anticipation_ros.training.synth.footprint import (
+    CONTACT,
+    actor_box,
+    ego_box,
+    pair_gap,
+    separation,
+)
+from accident_anticipation_ros.training.synth.motion import DT, piecewise_motion
+from accident_anticipation_ros.training.synth.palette import weighted_choice
+from accident_anticipation_ros.training.synth.scenarios import (
+    LANE,
+    SCENARIO_WEIGHTS,
+    Scenario,
+    sample_scenario,
+)
+from accident_anticipation_ros.training.synth.world import Actor, Layout
 
 ROAD_WEIGHTS = {"urban": 0.5, "multilane": 0.25, "highway": 0.25}
 ROAD_SCENARIOS = {

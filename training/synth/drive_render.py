@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .render import FrameObject, Junction, Renderer
-from .scenarios import LANE, Scenario
-from .world import Actor, Prop, World
+from accident_anticipation_ros.training.synth.render import FrameObject, Junction, Renderer
+from accident_anticipation_ros.training.synth.scenarios import LANE, Scenario
+from accident_anticipation_ros.training.synth.world import Actor, Prop, World
 
 BLOCK = 64  # frames per bucket of the actor index
 

@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from accident_anticipation_ros.clip import Clip
-
-from .storage import FORMAT, MANIFEST, _write_json, save_npz
+from accident_anticipation_ros.training.synth.storage import FORMAT, MANIFEST, _write_json, save_npz
 
 DRIVE_FORMAT = "aar-synth-drive-1"
 DRIVE_INDEX = "drive.json"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .drive_events import VIEW_BEHIND, VIEW_FAR
-from .footprint import pair_gap
-from .scenarios import LANE, person_look, vehicle_look
-from .world import AMBIENT_TYPES, Actor, Layout, make_props
+from accident_anticipation_ros.training.synth.drive_events import VIEW_BEHIND, VIEW_FAR
+from accident_anticipation_ros.training.synth.footprint import pair_gap
+from accident_anticipation_ros.training.synth.scenarios import LANE, person_look, vehicle_look
+from accident_anticipation_ros.training.synth.world import AMBIENT_TYPES, Actor, Layout, make_props
 
 KEY_CLEARANCE = 1.5  # m an ambient road user keeps from every key actor
 LANE_CLEARANCE = 3.0  # m between two cars of one lane

@@ -12,15 +12,24 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .drive_config import DriveConfig, segment_seed
-from .drive_events import ROAD_WEIGHTS, PlannedEvent, Timeline, plan_timeline
-from .drive_traffic import populate
-from .footprint import contacts
-from .motion import smoothstep
-from .palette import LIGHTING_WEIGHTS, WEATHER_WEIGHTS, weighted_choice
-from .render import Junction
-from .scenarios import Scenario
-from .world import World, make_layout
+from accident_anticipation_ros.training.synth.drive_config import DriveConfig, segment_seed
+from accident_anticipation_ros.training.synth.drive_events import (
+    ROAD_WEIGHTS,
+    PlannedEvent,
+    Timeline,
+    plan_timeline,
+)
+from accident_anticipation_ros.training.synth.drive_traffic import populate
+from accident_anticipation_ros.training.synth.footprint import contacts
+from accident_anticipation_ros.training.synth.motion import smoothstep
+from accident_anticipation_ros.training.synth.palette import (
+    LIGHTING_WEIGHTS,
+    WEATHER_WEIGHTS,
+    weighted_choice,
+)
+from accident_anticipation_ros.training.synth.render import Junction
+from accident_anticipation_ros.training.synth.scenarios import Scenario
+from accident_anticipation_ros.training.synth.world import World, make_layout
 
 MAX_ATTEMPTS = 20
 

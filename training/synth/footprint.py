@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .palette import VEHICLES
-from .scenarios import BUMPER, EGO_HALF, Appearance
-from .world import Actor, World
+from accident_anticipation_ros.training.synth.palette import VEHICLES
+from accident_anticipation_ros.training.synth.scenarios import BUMPER, EGO_HALF, Appearance
+from accident_anticipation_ros.training.synth.world import Actor, World
 
 EGO_LENGTH = 4.5  # the ego car from its front bumper to its rear (m)
 PERSON_RADIUS = {"pedestrian": 0.3, "cyclist": 0.9}  # as the crossing scenario places them

@@ -5,13 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from accident_anticipation_ros.clip import Clip
-
-from .captions import clip_caption, frame_captions
-from .config import GENERATOR_VERSION, SynthConfig, clip_id, clip_seed, is_positive
-from .palette import LIGHTING_WEIGHTS, WEATHER_WEIGHTS, weighted_choice
-from .render import Renderer
-from .scenarios import sample_scenario
-from .world import build_world
+from accident_anticipation_ros.training.synth.captions import clip_caption, frame_captions
+from accident_anticipation_ros.training.synth.config import (
+    GENERATOR_VERSION,
+    SynthConfig,
+    clip_id,
+    clip_seed,
+    is_positive,
+)
+from accident_anticipation_ros.training.synth.palette import (
+    LIGHTING_WEIGHTS,
+    WEATHER_WEIGHTS,
+    weighted_choice,
+)
+from accident_anticipation_ros.training.synth.render import Renderer
+from accident_anticipation_ros.training.synth.scenarios import sample_scenario
+from accident_anticipation_ros.training.synth.world import build_world
 
 
 def generate_clip(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .camera import NEAR, Camera
-from .draw import (
+from accident_anticipation_ros.training.synth.camera import NEAR, Camera
+from accident_anticipation_ros.training.synth.draw import (
     AA,
     FACE_INDEX,
     SHIFT,

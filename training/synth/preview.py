@@ -97,7 +97,7 @@ def write_gif(path: str | Path, clips: Sequence[Clip], size: int = 160, step: in
 
 def pick_clips(root: str | Path, count: int = 6) -> list[Clip]:
     """Up to ``count`` clips of a written benchmark, alternating accidents and hard negatives."""
-    from ..datasets.synthetic import list_clips, load
+    from accident_anticipation_ros.training.datasets.synthetic import list_clips, load
 
     refs = list_clips(root)
     order = {"test": 0, "val": 1, "train": 2}

@@ -12,15 +12,21 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .camera import NEAR, Camera
-from .draw import ONE, SHIFT, Canvas, Shader, _p, _pts, add_glows
-from .motion import smooth_noise
-from .palette import LIGHTINGS, VEHICLES, mix, shade
-from .people import draw_cyclist, draw_person
-from .scenarios import BUMPER, LANE, Scenario
-from .scenery import draw_building, draw_bush, draw_lamp, draw_post, draw_tree
-from .vehicles import draw_vehicle
-from .world import Actor, Prop, World
+from accident_anticipation_ros.training.synth.camera import NEAR, Camera
+from accident_anticipation_ros.training.synth.draw import ONE, SHIFT, Canvas, Shader, _p, _pts, add_glows
+from accident_anticipation_ros.training.synth.motion import smooth_noise
+from accident_anticipation_ros.training.synth.palette import LIGHTINGS, VEHICLES, mix, shade
+from accident_anticipation_ros.training.synth.people import draw_cyclist, draw_person
+from accident_anticipation_ros.training.synth.scenarios import BUMPER, LANE, Scenario
+from accident_anticipation_ros.training.synth.scenery import (
+    draw_building,
+    draw_bush,
+    draw_lamp,
+    draw_post,
+    draw_tree,
+)
+from accident_anticipation_ros.training.synth.vehicles import draw_vehicle
+from accident_anticipation_ros.training.synth.world import Actor, Prop, World
 
 AA = cv2.LINE_AA
 FOG_COLOURS = {"day": (196, 200, 204), "dusk": (150, 128, 126), "night": (34, 36, 44)}

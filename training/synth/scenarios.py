@@ -17,8 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .motion import DT, bisect, bump, piecewise_motion, smoothstep
-from .palette import BODY_COLOURS, BODY_WEIGHTS, CLOTHES_COLOURS, SKIN_TONES, VEHICLES, weighted_choice
+from accident_anticipation_ros.training.synth.motion import DT, bisect, bump, piecewise_motion, smoothstep
+from accident_anticipation_ros.training.synth.palette import (
+    BODY_COLOURS,
+    BODY_WEIGHTS,
+    CLOTHES_COLOURS,
+    SKIN_TONES,
+    VEHICLES,
+    weighted_choice,
+)
 
 LANE = 3.5  # lane width (m)
 BUMPER = 1.9  # camera to front bumper (m)

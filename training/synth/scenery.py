@@ -7,8 +7,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .camera import NEAR, Camera
-from .draw import SHIFT, Canvas, Shader, _pts
+from accident_anticipation_ros.training.synth.camera import NEAR, Camera
+from accident_anticipation_ros.training.synth.draw import SHIFT, Canvas, Shader, _pts
 
 
 def draw_tree(canvas: Canvas, cam: Camera, shader: Shader, prop, lon: float) -> None:

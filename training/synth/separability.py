@@ -9,15 +9,12 @@ accident of a positive, to the matched reference time of a negative), and is sco
 - ``late``: frames in the last 0.5 s before the accident. Should be clearly above chance: the
   labels are learnable from visual content near the accident.
 
-Usage: ``python -m accident_anticipation_ros.training.synth.separability --clips 300 --workers 2``
+Usage: ``python -m accident_anticipation_ros.tools.separability --clips 300 --workers 2``
 (or ``--data DIR`` to use a benchmark written by ``accident-anticipation synth``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -55,12 +52,12 @@ def _clip_features(task) -> dict:
     cv2.setNumThreads(1)
     kind, payload = task
     if kind == "generate":
-        from .generator import generate_clip
+        from accident_anticipation_ros.training.synth.generator import generate_clip
 
         cfg, seed, split, index = payload
         clip = generate_clip(cfg, seed, split, index)
     else:
-        from ..datasets.synthetic import load
+        from accident_anticipation_ros.training.datasets.synthetic import load
 
         clip = load(payload)
     crit = float(clip.meta["critical_frame"])
@@ -127,42 +124,42 @@ def evaluate(clips: list[dict], window: tuple[float | None, float], folds: int =
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m accident_anticipation_ros.training.synth.separability",
-                                description=__doc__.split("\n\n")[0])  # fmt: skip
-    p.add_argument("--clips", type=int, default=300, help="clips to generate (half with an accident)")
-    p.add_argument("--preset", choices=["ccd", "dad"], default="ccd")
-    p.add_argument("--size", type=int, default=224)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--data", type=Path, help="use the clips of a written benchmark instead of generating")
-    args = p.parse_args(argv)
+def separability(
+    clips: int = 300,
+    preset: str = "ccd",
+    size: int = 224,
+    seed: int = 0,
+    workers: int = 1,
+    folds: int = 5,
+    data: Path | None = None,
+) -> dict:
+    """The check of the module docstring on ``clips`` generated clips (or on the benchmark in ``data``)."""
     t0 = time.time()
-    if args.data is not None:
-        from ..datasets.synthetic import list_clips
+    if data is not None:
+        from accident_anticipation_ros.training.datasets.synthetic import list_clips
 
-        tasks = [("load", ref) for ref in list_clips(args.data)]
-        source = str(args.data)
+        tasks = [("load", ref) for ref in list_clips(data)]
+        source = str(data)
     else:
-        from .config import make_config
+        from accident_anticipation_ros.training.synth.config import make_config
 
-        cfg = make_config(args.preset, size=args.size)
-        tasks = [("generate", (cfg, args.seed, "separability", i)) for i in range(args.clips)]
-        source = f"generated: preset={args.preset} size={args.size} seed={args.seed}"
-    clips = collect(tasks, args.workers)
+        cfg = make_config(preset, size=size)
+        tasks = [("generate", (cfg, seed, "separability", i)) for i in range(clips)]
+        source = f"generated: preset={preset} size={size} seed={seed}"
+    features = collect(tasks, workers)
     result = {
         "source": source,
-        "clips": len(clips),
-        "positives": int(sum(c["positive"] for c in clips)),
+        "clips": len(features),
+        "positives": int(sum(c["positive"] for c in features)),
         "features": "12x12 RGB thumbnail + 8-bin RGB histograms; logistic regression, grouped 5-fold CV",
     }
     for name, window in WINDOWS.items():
-        result[name] = evaluate(clips, window, args.folds, args.seed)
+        result[name] = evaluate(features, window, folds, seed)
     result["seconds"] = round(time.time() - t0, 1)
-    print(json.dumps(result, indent=2))
-    return 0
+    return result
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the command lives on the tools floor
+    from accident_anticipation_ros.tools.separability import main
+
+    raise SystemExit(main())

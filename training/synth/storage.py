@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from accident_anticipation_ros.clip import Clip
-
-from .config import GENERATOR_VERSION, SynthConfig
+from accident_anticipation_ros.training.synth.config import GENERATOR_VERSION, SynthConfig
 
 MANIFEST = "synth.json"
 FORMAT = "aar-synth-1"

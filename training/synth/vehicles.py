@@ -7,8 +7,8 @@ from functools import cache
 
 import numpy as np
 
-from .camera import NEAR, Camera
-from .draw import (
+from accident_anticipation_ros.training.synth.camera import NEAR, Camera
+from accident_anticipation_ros.training.synth.draw import (
     FACE_INDEX,
     FACE_NAMES,
     FACE_SHADE,
@@ -20,7 +20,7 @@ from .draw import (
     _transform,
     _visible_faces,
 )
-from .palette import VEHICLES
+from accident_anticipation_ros.training.synth.palette import VEHICLES
 
 # Detail kinds and the palette row they are shaded with.
 GLASS, TAIL, HEAD, PLATE, DARK, SEAM = range(6)

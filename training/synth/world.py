@@ -11,9 +11,16 @@ from typing import Protocol
 
 import numpy as np
 
-from .motion import DT
-from .palette import mix
-from .scenarios import LANE, Appearance, Plan, Scenario, person_look, vehicle_look
+from accident_anticipation_ros.training.synth.motion import DT
+from accident_anticipation_ros.training.synth.palette import mix
+from accident_anticipation_ros.training.synth.scenarios import (
+    LANE,
+    Appearance,
+    Plan,
+    Scenario,
+    person_look,
+    vehicle_look,
+)
 
 AMBIENT_TYPES = {"sedan": 4, "hatchback": 2, "SUV": 3, "van": 1.2, "truck": 0.7, "bus": 0.3}
 

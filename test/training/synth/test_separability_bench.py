@@ -45,7 +45,9 @@ def test_frame_features_shape():
 
 
 def test_cli_prints_json(capsys):
-    assert separability.main(["--clips", "10", "--size", "40", "--folds", "2"]) == 0
+    from accident_anticipation_ros.tools.separability import main
+
+    assert main(["--clips", "10", "--size", "40", "--folds", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["clips"] == 10 and {"early", "mid", "late"} <= set(out)
     assert 0.0 <= out["late"]["auc"] <= 1.0

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from accident_anticipation_ros.tools.command import run
+
 PROG = "accident-anticipation bag-from-clips"
 
 
@@ -59,40 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command; return 0 on success, 1 on a bad dataset or bag, 2 on bad arguments."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not args.src.exists():
-        parser.error(f"dataset root {args.src} does not exist")
-    if args.out.exists():
-        parser.error(f"--out {args.out} exists already; not overwriting")
-    if args.max_clips is not None and args.max_clips < 1:
-        parser.error(f"--max-clips must be at least 1, got {args.max_clips}")
-
+def _write(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from accident_anticipation_ros.bag.errors import BagError
     from accident_anticipation_ros.bag.writer import write_clips_bag
     from accident_anticipation_ros.training.datasets import iter_clips
 
-    try:
-        clips = iter_clips(args.src, fmt=args.fmt, split=args.split, limit=args.max_clips)
-        info = write_clips_bag(
-            tqdm(clips, total=args.max_clips, unit="clip", desc="bag-from-clips", file=sys.stderr),
-            args.out,
-            storage=args.storage,
-            compressed=args.compressed,
-            camera_topic=args.camera_topic,
-            label_topic=args.label_topic,
-            frame_id=args.frame_id,
-            start_time=args.start_time,
-            gap_between_clips=args.gap,
-            jpeg_quality=args.jpeg_quality,
-        )
-    except (BagError, OSError, ValueError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+    clips = iter_clips(args.src, fmt=args.fmt, split=args.split, limit=args.max_clips)
+    info = write_clips_bag(
+        tqdm(clips, total=args.max_clips, unit="clip", desc="bag-from-clips", file=sys.stderr),
+        args.out,
+        storage=args.storage,
+        compressed=args.compressed,
+        camera_topic=args.camera_topic,
+        label_topic=args.label_topic,
+        frame_id=args.frame_id,
+        start_time=args.start_time,
+        gap_between_clips=args.gap,
+        jpeg_quality=args.jpeg_quality,
+    )
     seconds = (info.end_ns - info.start_ns) / 1e9
     print(
         f"wrote {info.num_clips} clips ({info.num_frames} frames, {seconds:.1f} s) to {info.path} "
@@ -101,5 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return 0 on success, 1 on a bad dataset or bag, 2 on bad arguments."""
+    from accident_anticipation_ros.bag.errors import BagError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.src.exists():
+        parser.error(f"dataset root {args.src} does not exist")
+    if args.out.exists():
+        parser.error(f"--out {args.out} exists already; not overwriting")
+    if args.max_clips is not None and args.max_clips < 1:
+        parser.error(f"--max-clips must be at least 1, got {args.max_clips}")
+    return run(PROG, lambda: _write(args), (BagError, OSError, ValueError))

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.ros
 
 def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys):
     pytest.importorskip("torch")
-    from accident_anticipation_ros.bench_node import main
     from accident_anticipation_ros.model.config import get_config
     from accident_anticipation_ros.model.export import export_onnx
     from accident_anticipation_ros.model.student import TSDStudent
+    from accident_anticipation_ros.tools.bench_node import main
 
     for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
         monkeypatch.setenv(key, ros_env[key])

@@ -1,4 +1,4 @@
-"""``accident-anticipation synth``: manifest, clip files, byte-for-byte reproducibility, previews."""
+"""``accident-anticipation synth``: manifest, clip files, byte-for-byte reproducibility, previews, bad arguments."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from accident_anticipation_ros.tools.synth import main
 from accident_anticipation_ros.training.datasets import list_clips, load_clip
-from accident_anticipation_ros.training.synth.cli import main
-from accident_anticipation_ros.training.synth.storage import save_npz
 
 ARGS = ["--clips", "5", "--seed", "3", "--size", "40", "--split-fractions", "0.6,0.2,0.2"]
 
@@ -75,17 +74,8 @@ def test_bad_arguments_exit_2(tmp_path, bad, capsys):
     assert "error" in capsys.readouterr().err
 
 
-def test_save_npz_is_deterministic_and_loadable(tmp_path):
-    x = np.arange(24, dtype=np.uint8).reshape(2, 2, 2, 3)
-    save_npz(tmp_path / "a.npz", frames=x)
-    save_npz(tmp_path / "b.npz", frames=x)
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    with np.load(tmp_path / "a.npz") as data:
-        assert np.array_equal(data["frames"], x)
-
-
 def test_the_project_cli_dispatches_to_synth(tmp_path):
-    from accident_anticipation_ros.cli import main as project_main
+    from accident_anticipation_ros.tools.cli import main as project_main
 
     assert project_main(["synth", "--out", str(tmp_path / "x"), "--clips", "1", "--size", "32"]) == 0
     assert (tmp_path / "x" / "synth.json").is_file()

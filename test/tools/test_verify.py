@@ -1,8 +1,11 @@
+"""``accident-anticipation verify``: the three parity checks of the tiny student, and a failing tolerance."""
+
 from __future__ import annotations
 
 import json
 
-from accident_anticipation_ros.model.verify import KEYS, main
+from accident_anticipation_ros.model.verify import KEYS
+from accident_anticipation_ros.tools.verify import main
 
 
 def test_verify_json_on_tsd_test(capsys):
@@ -19,3 +22,8 @@ def test_verify_json_on_tsd_test(capsys):
 def test_verify_fails_on_a_tolerance_it_cannot_meet(capsys):
     assert main(["--configs", "tsd-test", "--frames", "2", "--tolerance", "1e-12"]) == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_no_frames_is_a_usage_error(capsys):
+    assert main(["--frames", "0"]) == 2
+    assert capsys.readouterr().err == "accident-anticipation verify: error: --frames must be >= 1\n"
