@@ -124,9 +124,3 @@ def plot(runs: dict[str, Scores], out: Path, horizon_s: float = 4.0) -> Path:
     fig.savefig(out)
     plt.close(fig)
     return out
-
-
-if __name__ == "__main__":  # the command lives on the tools floor
-    from accident_anticipation_ros.tools.score_profile import main
-
-    raise SystemExit(main())

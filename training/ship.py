@@ -36,9 +36,3 @@ def ship(checkpoint: str | Path, out: str | Path, half: bool = False) -> dict:
         "onnx_max_rel_error": report.max_rel_error,
         "onnx_float16_initializers": report.float16_initializers,
     }
-
-
-if __name__ == "__main__":  # the command lives on the tools floor
-    from accident_anticipation_ros.tools.ship import main
-
-    raise SystemExit(main())

@@ -43,9 +43,3 @@ def run(
         cfg = load_train_config(config, overrides)
     trainer = Trainer(cfg, resume=resume is not None)
     return trainer.fit()
-
-
-if __name__ == "__main__":  # the command lives on the tools floor (torchrun -m ... works with either)
-    from accident_anticipation_ros.tools.train import main
-
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""The ``python -m`` entry points the README and model card name: the tools, and the old training paths."""
+"""The ``python -m`` entry points the README and model card name (all on the tools floor)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import warnings
 import pytest
 
 TOOLS = "accident_anticipation_ros.tools"
-TRAINING = "accident_anticipation_ros.training"
 
 
 @pytest.mark.parametrize(
@@ -20,12 +19,6 @@ TRAINING = "accident_anticipation_ros.training"
         (f"{TOOLS}.synth_bench", f"python -m {TOOLS}.synth_bench"),
         (f"{TOOLS}.ship", f"python -m {TOOLS}.ship"),
         (f"{TOOLS}.train", "accident-anticipation train"),
-        # the paths of earlier releases forward to the tools
-        (f"{TRAINING}.score_profile", f"python -m {TOOLS}.score_profile"),
-        (f"{TRAINING}.synth.separability", f"python -m {TOOLS}.separability"),
-        (f"{TRAINING}.synth.bench", f"python -m {TOOLS}.synth_bench"),
-        (f"{TRAINING}.ship", f"python -m {TOOLS}.ship"),
-        (f"{TRAINING}.train", "accident-anticipation train"),
     ],
 )
 def test_python_m_shows_the_tool_s_help(module, prog, monkeypatch, capsys):

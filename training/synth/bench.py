@@ -48,9 +48,3 @@ def run(preset: str = "ccd", size: int = 224, clips: int = 8, seed: int = 0, wri
         out["with_write_frames_per_s_cpu"] = round(frames / (cpu + cpu_w), 1)
         out["with_write_frames_per_s_wall"] = round(frames / (wall + wall_w), 1)
     return out
-
-
-if __name__ == "__main__":  # the command lives on the tools floor
-    from accident_anticipation_ros.tools.synth_bench import main
-
-    raise SystemExit(main())

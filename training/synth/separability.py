@@ -157,9 +157,3 @@ def separability(
         result[name] = evaluate(features, window, folds, seed)
     result["seconds"] = round(time.time() - t0, 1)
     return result
-
-
-if __name__ == "__main__":  # the command lives on the tools floor
-    from accident_anticipation_ros.tools.separability import main
-
-    raise SystemExit(main())
