@@ -1,8 +1,8 @@
 """Accident anticipation metrics: the community protocol of UString/DSTA ``eval_tools.evaluation``, in numpy.
 
 ``ap``, ``mtta`` and ``tta_r80`` are the original's numbers (Cogito2012/UString and monjurulkarim/DSTA
-``src/eval_tools.py``, identical there), quirks included; the test holds them to 1e-9 against a line-by-line
-transcription. The original, step by step:
+``src/eval_tools.py``, identical there), quirks included; the test holds them to 1e-9 against an
+independent step-by-step restatement. The original, step by step:
 
 * Scored frames: a positive video is scored on its frames before the accident, ``[0, int(toa))``;
   a negative video on all its frames. ``n_frames`` = the number of scored frames (it sizes the arrays).

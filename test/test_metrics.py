@@ -18,96 +18,63 @@ from accident_anticipation_ros.metrics import (
 EXACT = 1e-9  # |ours - original| allowed for ap, mtta, tta_r80
 
 
-# --- REFERENCE TRANSCRIPTION ----------------------------------------------------------------------
-# ``evaluation()`` of Cogito2012/UString ``src/eval_tools.py`` (commits ca2bf4d7 and 1730733a; the same
-# function is in monjurulkarim/DSTA ``src/eval_tools.py`` c1dc3e28, which also returns P_R80), line by
-# line: only the two prints and the unused ``Tp_Tn`` are removed. One test-only parameter, not in the
-# original: ``slots`` (the length of the Precision/Recall/Time arrays; None = the original's n_frames)
-# lets the guard for the original's IndexError be compared with the original given room.
+# --- REFERENCE ORACLE ----------------------------------------------------------------------------
+# An independent restatement, written for this test, of what ``evaluation()`` in UString's
+# ``src/eval_tools.py`` (and DSTA's copy) computes, step by step and with its quirks: arrays of one slot
+# per scored frame, a threshold skipped without taking a slot when nothing fires, no positive or no TP;
+# np.argsort's default (unstable) kind; np.unique's first index per recall level; the lowest level
+# dropped; per level the max over the level's slots except the last level, which takes its first slot;
+# the AP's first rectangle from recall 0; mTTA and TTA@R80 scaled by the clip length T / fps.
+# ``slots`` (test-only) gives the arrays more room where the original would raise IndexError.
 def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, slots=None):
-    preds_eval = []
-    min_pred = np.inf
-    n_frames = 0
-    for idx, toa in enumerate(time_of_accidents):
-        if all_labels[idx] > 0:  # noqa: SIM108
-            pred = all_pred[idx, : int(toa)]  # positive video
-        else:
-            pred = all_pred[idx, :]  # negative video
-        # find the minimum prediction
-        min_pred = np.min(pred) if min_pred > np.min(pred) else min_pred
-        preds_eval.append(pred)
-        n_frames += len(pred)
-    total_seconds = all_pred.shape[1] / fps
-
-    # iterate a set of thresholds from the minimum predictions
-    n_frames = n_frames if slots is None else slots  # TEST-ONLY (not in the original)
-    Precision = np.zeros((n_frames))  # noqa: UP034 (as written)
-    Recall = np.zeros((n_frames))  # noqa: UP034 (as written)
-    Time = np.zeros((n_frames))  # noqa: UP034 (as written)
-    cnt = 0
-    for Th in np.arange(max(min_pred, 0), 1.0, 0.001):
-        Tp = 0.0
-        Tp_Fp = 0.0
-        time = 0.0
-        counter = 0.0  # number of TP videos
-        # iterate each video sample
-        for i in range(len(preds_eval)):
-            # true positive frames: (pred->1) * (gt->1)
-            tp = np.where(preds_eval[i] * all_labels[i] >= Th)
-            Tp += float(len(tp[0]) > 0)
-            if float(len(tp[0]) > 0) > 0:
-                # if at least one TP, compute the relative (1 - rTTA)
-                time += tp[0][0] / float(time_of_accidents[i])
-                counter = counter + 1
-            # all positive frames
-            Tp_Fp += float(len(np.where(preds_eval[i] >= Th)[0]) > 0)
-        if Tp_Fp == 0:  # predictions of all videos are negative
+    scored = [
+        all_pred[i, : int(toa)] if all_labels[i] > 0 else all_pred[i, :]
+        for i, toa in enumerate(time_of_accidents)
+    ]
+    lowest = min(np.min(p) for p in scored)  # keeps the scores' dtype: float32 shifts the grid
+    size = sum(len(p) for p in scored) if slots is None else slots
+    prec, rec, rel = np.zeros(size), np.zeros(size), np.zeros(size)
+    positives = np.sum(all_labels)
+    filled = 0
+    for th in np.arange(max(lowest, 0), 1.0, 0.001):
+        hits = flagged = 0.0
+        lead = 0.0
+        for p, label, toa in zip(scored, all_labels, time_of_accidents, strict=True):
+            first = np.flatnonzero(p * label >= th)
+            if first.size:
+                hits += 1.0
+                lead += first[0] / float(toa)
+            flagged += float((p >= th).any())
+        if flagged == 0:
             continue
-        else:
-            Precision[cnt] = Tp / Tp_Fp
-        if np.sum(all_labels) == 0:  # gt of all videos are negative
+        prec[filled] = hits / flagged  # written before the next checks, as the original does
+        if positives == 0:
             continue
-        else:
-            Recall[cnt] = Tp / np.sum(all_labels)
-        if counter == 0:
+        rec[filled] = hits / positives
+        if hits == 0:
             continue
-        else:
-            Time[cnt] = 1 - time / counter
-        cnt += 1
-    # sort the metrics with recall (ascending)
-    new_index = np.argsort(Recall)
-    Precision = Precision[new_index]
-    Recall = Recall[new_index]
-    Time = Time[new_index]
-    # unique the recall, and fetch corresponding precisions and TTAs
-    _, rep_index = np.unique(Recall, return_index=1)
-    rep_index = rep_index[1:]
-    new_Time = np.zeros(len(rep_index))
-    new_Precision = np.zeros(len(rep_index))
-    for i in range(len(rep_index) - 1):
-        new_Time[i] = np.max(Time[rep_index[i] : rep_index[i + 1]])
-        new_Precision[i] = np.max(Precision[rep_index[i] : rep_index[i + 1]])
-    # sort by descending order
-    new_Time[-1] = Time[rep_index[-1]]
-    new_Precision[-1] = Precision[rep_index[-1]]
-    new_Recall = Recall[rep_index]
-    # compute AP (area under P-R curve)
-    AP = 0.0
-    if new_Recall[0] != 0:
-        AP += new_Precision[0] * (new_Recall[0] - 0)
-    for i in range(1, len(new_Precision)):
-        AP += (new_Precision[i - 1] + new_Precision[i]) * (new_Recall[i] - new_Recall[i - 1]) / 2
-
-    # transform the relative mTTA to seconds
-    mTTA = np.mean(new_Time) * total_seconds
-    sort_time = new_Time[np.argsort(new_Recall)]
-    sort_recall = np.sort(new_Recall)
-    TTA_R80 = sort_time[np.argmin(np.abs(sort_recall - 0.8))] * total_seconds
-
-    return AP, mTTA, TTA_R80
+        rel[filled] = 1 - lead / hits
+        filled += 1
+    order = np.argsort(rec)
+    prec, rec, rel = prec[order], rec[order], rel[order]
+    starts = np.unique(rec, return_index=True)[1][1:]
+    level_prec, level_rel = np.zeros(len(starts)), np.zeros(len(starts))
+    for j in range(len(starts) - 1):
+        level_prec[j] = prec[starts[j] : starts[j + 1]].max()
+        level_rel[j] = rel[starts[j] : starts[j + 1]].max()
+    level_prec[-1], level_rel[-1] = prec[starts[-1]], rel[starts[-1]]
+    level_rec = rec[starts]
+    ap = level_prec[0] * level_rec[0] if level_rec[0] != 0 else 0.0
+    for j in range(1, len(level_prec)):
+        ap += (level_prec[j - 1] + level_prec[j]) * (level_rec[j] - level_rec[j - 1]) / 2
+    seconds = all_pred.shape[1] / fps
+    mtta = np.mean(level_rel) * seconds
+    by_recall = level_rel[np.argsort(level_rec)]
+    tta_r80 = by_recall[np.argmin(np.abs(np.sort(level_rec) - 0.8))] * seconds
+    return ap, mtta, tta_r80
 
 
-# --- END OF THE REFERENCE TRANSCRIPTION -----------------------------------------------------------
+# --- END OF THE REFERENCE ORACLE ------------------------------------------------------------------
 
 
 def random_dataset(seed: int, n: int = 60, t: int = 40, dtype=np.float64, toa_offset: float = 0.0):
@@ -150,7 +117,7 @@ def varied_dataset(seed: int):
 
 
 def assert_parity(scores, labels, toa, fps):
-    """evaluate()'s ap, mtta, tta_r80 against the transcription; where the original raises IndexError
+    """evaluate()'s ap, mtta, tta_r80 against the reference oracle; where the original raises IndexError
     (more points than its arrays hold), against the original given room (the documented guard)."""
     out = evaluate(scores, labels, toa, fps)
     try:
