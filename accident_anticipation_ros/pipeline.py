@@ -128,13 +128,13 @@ class StreamPipeline:
         stamp = ns_to_seconds(stamp_ns)
         self._dropped += int(dropped)
         if not self.session.due(stamp):  # decimated: not even converted
-            return FrameOutput(stamp_ns, result=self.session.skip(stamp), drop=DROP_DECIMATED)
+            return FrameOutput(stamp_ns, result=self.session.skip(stamp, dropped), drop=DROP_DECIMATED)
         try:
             rgb = msg_to_rgb(msg)
         except ConversionError as exc:
             return FrameOutput(stamp_ns, drop=DROP_BAD_FRAME, error=str(exc))
         encoding = msg.format if hasattr(msg, "format") else msg.encoding
-        result = self.session.step(rgb, stamp, encoding)
+        result = self.session.step(rgb, stamp, encoding, dropped)
         if not result.valid:
             return FrameOutput(stamp_ns, rgb, result, drop=DROP_NON_FINITE)
         risk = RiskFields(

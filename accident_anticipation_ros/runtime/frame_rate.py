@@ -40,8 +40,9 @@ class FrameRateReport:
     """The stream's measured frame rate against the model's.
 
     Attributes:
-        stream_fps: 1 / the median of the last :data:`WINDOW` frame intervals by stamps (frames the
-            session received, stepped or not); NaN before the first interval.
+        stream_fps: 1 / the median of the last :data:`WINDOW` frame intervals by stamps (of the
+            frames the session received, stepped or not, an interval over dropped frames divided
+            among them); NaN before the first interval.
         model_fps: The frame rate the model was trained for (its metadata).
         aligned: Whether the stream is aligned to ``model_fps`` (``align_to_model_fps``).
         intervals: Intervals behind ``stream_fps`` (at most :data:`WINDOW`).
@@ -125,8 +126,8 @@ class FrameRateAligner:
             return True
         return stamp >= self._due_time() - self._tolerance(stamp)
 
-    def stepped(self, stamp: float) -> None:
-        """Record a frame that stepped the model."""
+    def stepped(self, stamp: float, dropped: int = 0) -> None:
+        """Record a frame that stepped the model (``dropped``: see :meth:`skipped`)."""
         tol = self._tolerance(stamp)
         if self._anchor is None:
             self._anchor, self._n = stamp, 1
@@ -134,15 +135,22 @@ class FrameRateAligner:
             self._n += 1
             if stamp >= self._due_time() - tol:  # already inside the next window: re-anchor here
                 self._anchor, self._n = stamp, 1
-        self._observe(stamp)
+        self._observe(stamp, dropped)
 
-    def skipped(self, stamp: float) -> None:
-        """Record a frame that did not step the model (:meth:`due` was False)."""
-        self._observe(stamp)
+    def skipped(self, stamp: float, dropped: int = 0) -> None:
+        """Record a frame that did not step the model (:meth:`due` was False).
 
-    def _observe(self, stamp: float) -> None:
+        Args:
+            stamp: The frame's stamp (s).
+            dropped: Frames of the stream lost between the previous frame and this one (the node's
+                newest-frame slot replaced them): the interval since the previous frame spans
+                ``dropped + 1`` frame intervals, so the rate stays the camera's.
+        """
+        self._observe(stamp, dropped)
+
+    def _observe(self, stamp: float, dropped: int) -> None:
         if self._last is not None and 0.0 < stamp - self._last <= self.max_interval:
-            self._intervals.append(stamp - self._last)
+            self._intervals.append((stamp - self._last) / (1 + max(0, int(dropped))))
             ordered = sorted(self._intervals)
             mid = len(ordered) // 2
             self._interval = ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])

@@ -295,8 +295,13 @@ class StreamSession:
             return True
         return self.aligner.due(stamp)
 
-    def skip(self, stamp: float) -> RiskResult:
+    def skip(self, stamp: float, dropped: int = 0) -> RiskResult:
         """Record a frame that is not :meth:`due` (decimated) and return the last step's values for it.
+
+        Args:
+            stamp: The frame's stamp (s).
+            dropped: Frames of the stream the caller dropped just before this one (they keep the
+                measured frame rate the camera's; see ``FrameRateAligner.skipped``).
 
         Raises:
             ValueError: the frame is due (it must be stepped), or a non-finite stamp.
@@ -306,7 +311,7 @@ class StreamSession:
             raise ValueError(f"the frame at {stamp} is due: step it, do not skip it")
         stamp = float(stamp)
         self._last_stamp = stamp
-        self.aligner.skipped(stamp)
+        self.aligner.skipped(stamp, dropped)
         self.stats.decimated += 1
         return dataclasses.replace(
             self._last_result,
@@ -317,20 +322,21 @@ class StreamSession:
             step_ms=(time.perf_counter() - t0) * 1e3,
         )
 
-    def step(self, rgb: np.ndarray, stamp: float, encoding: str = "") -> RiskResult:
+    def step(self, rgb: np.ndarray, stamp: float, encoding: str = "", dropped: int = 0) -> RiskResult:
         """Process one frame: step the model, or, when the frame is not :meth:`due`, :meth:`skip` it.
 
         Args:
             rgb: ``(H, W, 3) uint8`` RGB frame (not looked at when the frame is skipped).
             stamp: The frame's time in seconds (header stamp; monotonic within a stream).
             encoding: The source encoding (a change resets the state); may be empty.
+            dropped: Frames of the stream the caller dropped just before this one (see :meth:`skip`).
 
         Raises:
             ValueError: a malformed frame or a non-finite stamp (the session is left unchanged).
         """
         t0 = time.perf_counter()
         if not self.due(stamp):
-            return self.skip(stamp)
+            return self.skip(stamp, dropped)
         stamp = float(stamp)
         image = self.preprocessor(rgb)  # validates the frame before the session changes
         size = (int(rgb.shape[0]), int(rgb.shape[1]))
@@ -347,7 +353,7 @@ class StreamSession:
             self.stats.resets[reason] += 1
             self.aligner.restart()
         self._last_stamp, self._last_size, self._last_encoding = stamp, size, encoding
-        self.aligner.stepped(stamp)
+        self.aligner.stepped(stamp, dropped)
 
         out, self._state = self.backend.step(image, self._state)
         self._frames_since_reset += 1

@@ -119,3 +119,17 @@ def test_report_tolerance_bounds():
 def test_bad_model_fps(fps):
     with pytest.raises(ValueError, match="model fps"):
         FrameRateAligner(fps)
+
+
+def test_frames_dropped_before_the_aligner_keep_the_measured_rate_the_cameras():
+    """The node's slot drops frames when the worker lags: an interval over dropped frames is divided."""
+    aligner = FrameRateAligner(10.0, max_interval=0.5)
+    stamps = camera_stamps(30.0, 60)
+    for i in range(0, 60, 3):  # only every third frame arrives, two dropped before each
+        assert aligner.due(stamps[i])
+        aligner.stepped(stamps[i], dropped=2 if i else 0)
+    assert aligner.report.stream_fps == pytest.approx(30.0, rel=1e-6) and not aligner.report.slow
+    counted = FrameRateAligner(10.0, max_interval=0.5)
+    for i in range(0, 60, 3):
+        counted.stepped(stamps[i])  # the same stamps without the drop counts: a 10 fps stream
+    assert counted.report.stream_fps == pytest.approx(10.0, rel=1e-6)
