@@ -3,7 +3,9 @@
 The node only converts and calls. Subscription callbacks put the newest frame of each camera into a
 slot (never blocking the executor); one worker thread hands it to that camera's ``StreamPipeline``
 (conversion, stamp, ``StreamSession`` step: the ROS-free sequence offline replay runs too) and
-publishes AccidentRisk, the overlay and the markers.
+publishes AccidentRisk, the overlay and the markers. With ``align_to_model_fps`` the pipeline steps
+the model at its own fps by stamps; a decimated frame publishes nothing and counts as
+``frames_decimated`` in /diagnostics.
 
 Lifecycle: parameters are declared in ``__init__``; ``on_configure`` validates them, loads and warms
 up the model (FAILURE with the reason on a bad path or model); ``on_activate`` subscribes and starts
