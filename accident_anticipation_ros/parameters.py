@@ -39,6 +39,7 @@ class NodeParams:
     rise_rate: float = 0.5
     fall_rate: float = 0.15
     max_gap: float = 0.5
+    align_to_model_fps: bool = True
     overlay_rate: float = 10.0
     overlay_max_width: int = 640
     diagnostics_period: float = 1.0
@@ -111,6 +112,7 @@ class NodeParams:
             alert_on=self.alert_on,
             alert_off=self.alert_off,
             alert_on_frames=self.alert_on_frames,
+            align_to_model_fps=self.align_to_model_fps,
         )
 
     @property
@@ -141,6 +143,8 @@ DESCRIPTIONS: dict[str, str] = {
     "rise_rate": "smoothing factor (EMA alpha) when the probability rises; 1 = no smoothing",
     "fall_rate": "smoothing factor (EMA alpha) when the probability falls",
     "max_gap": "a gap between frame stamps longer than this (seconds) resets the recurrent state",
+    "align_to_model_fps": "step the model at its own fps by header stamps (a 30 fps camera into a 10 fps model: "
+    "every third frame; only stepped frames get an AccidentRisk); false: step every frame",
     "overlay_rate": "maximum overlay images per second per camera; 0 disables the overlay",
     "overlay_max_width": "overlay images wider than this are downscaled (pixels)",
     "diagnostics_period": "seconds between /diagnostics messages",

@@ -20,6 +20,14 @@ A frame that is not published says why in :attr:`FrameOutput.drop` (the names of
   its text in :attr:`FrameOutput.error`); the session is not stepped.
 - ``"non_finite"`` (:data:`DROP_NON_FINITE`): the model output was NaN/Inf; the session resets its
   state on the next frame.
+- ``"decimated"`` (:data:`DROP_DECIMATED`): the session aligns the stream to the model's fps
+  (``align_to_model_fps``) and this frame is not due (:meth:`StreamSession.due`, decided from the
+  header stamp before the image is converted); :attr:`FrameOutput.result` holds the last step's
+  values with ``stepped=False``. Only frames that stepped the model are published: every message's
+  header is the frame its risk was computed from.
+
+``frames_dropped`` of a published message counts the frames the caller dropped (``dropped``) since
+the previous published message, including those handed in with frames that were not published.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ if TYPE_CHECKING:  # the runtime is imported by whoever builds the session
 
 DROP_BAD_FRAME = "bad_frames"
 DROP_NON_FINITE = "non_finite"
+DROP_DECIMATED = "decimated"
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,8 @@ class FrameOutput:
         rgb: ``(H, W, 3)`` uint8 frame; None when the message could not be converted.
         result: The session's answer; None when the session was not stepped.
         risk: The AccidentRisk fields to publish; None when the frame is not published.
-        drop: ``""`` when published, else :data:`DROP_BAD_FRAME` or :data:`DROP_NON_FINITE`.
+        drop: ``""`` when published, else :data:`DROP_BAD_FRAME`, :data:`DROP_NON_FINITE` or
+            :data:`DROP_DECIMATED`.
         error: Why the frame was dropped (the conversion error; ``""`` otherwise).
     """
 
@@ -97,6 +107,7 @@ class StreamPipeline:
     def __init__(self, session: StreamSession, camera: str) -> None:
         self.session = session
         self.camera = camera
+        self._dropped = 0  # dropped by the caller since the last published message
 
     def handle_msg(self, msg: Any, received: float | None = None, dropped: int = 0) -> FrameOutput:
         """Process one image message (see the module docstring).
@@ -105,7 +116,8 @@ class StreamPipeline:
             msg: An Image or CompressedImage, told apart by their ``encoding`` / ``format`` field.
             received: ``time.monotonic()`` when the frame arrived (the start of ``latency_ms``);
                 None: now.
-            dropped: Frames of this camera dropped since the previous message (``frames_dropped``).
+            dropped: Frames of this camera the caller dropped since the previous call (summed into
+                the next published message's ``frames_dropped``).
 
         Raises:
             ValueError: from ``StreamSession.step`` (the session is left unchanged).
@@ -113,18 +125,23 @@ class StreamPipeline:
         if received is None:
             received = time.monotonic()
         stamp_ns = to_ns(msg.header.stamp)
+        stamp = ns_to_seconds(stamp_ns)
+        self._dropped += int(dropped)
+        if not self.session.due(stamp):  # decimated: not even converted
+            return FrameOutput(stamp_ns, result=self.session.skip(stamp, dropped), drop=DROP_DECIMATED)
         try:
             rgb = msg_to_rgb(msg)
         except ConversionError as exc:
             return FrameOutput(stamp_ns, drop=DROP_BAD_FRAME, error=str(exc))
         encoding = msg.format if hasattr(msg, "format") else msg.encoding
-        result = self.session.step(rgb, ns_to_seconds(stamp_ns), encoding)
+        result = self.session.step(rgb, stamp, encoding, dropped)
         if not result.valid:
             return FrameOutput(stamp_ns, rgb, result, drop=DROP_NON_FINITE)
         risk = RiskFields(
             camera=self.camera,
             latency_ms=(time.monotonic() - received) * 1e3,
-            frames_dropped=int(dropped),
+            frames_dropped=self._dropped,
             **result.message_fields(),
         )
+        self._dropped = 0
         return FrameOutput(stamp_ns, rgb, result, risk)

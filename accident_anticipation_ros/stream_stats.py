@@ -24,6 +24,7 @@ class StatsSnapshot:
     bad_frames: int
     non_finite: int
     inference_errors: int
+    decimated: int
     latency_p50_ms: float
     latency_p95_ms: float
     step_p50_ms: float
@@ -49,7 +50,7 @@ class StreamStats:
 
     def count(self, key: str, n: int = 1) -> None:
         """Count an event: received, processed, dropped, lost_in_transport, bad_frames, non_finite,
-        inference_errors."""
+        inference_errors, decimated."""
         if n:
             with self._lock:
                 self._period[key] += n
@@ -70,8 +71,13 @@ class StreamStats:
             self._totals[key] += 1
             self._last_error = text
 
-    def snapshot(self, latency_warn_ms: float) -> StatsSnapshot:
-        """Summarise and restart the period; the level is OK, WARN or ERROR with the reason."""
+    def snapshot(self, latency_warn_ms: float, frame_rate_warning: str = "") -> StatsSnapshot:
+        """Summarise and restart the period; the level is OK, WARN or ERROR with the reason.
+
+        Args:
+            latency_warn_ms: WARN when the p95 latency exceeds this.
+            frame_rate_warning: The stream's frame-rate problem (``FrameRateReport.warning()``), a WARN.
+        """
         with self._lock:
             now = time.monotonic()
             span = max(now - self._since, 1e-6)
@@ -91,6 +97,7 @@ class StreamStats:
                 bad_frames=period["bad_frames"],
                 non_finite=period["non_finite"],
                 inference_errors=period["inference_errors"],
+                decimated=period["decimated"],
                 latency_p50_ms=p50,
                 latency_p95_ms=p95,
                 step_p50_ms=float(np.percentile(step, 50)) if step.size else 0.0,
@@ -100,11 +107,11 @@ class StreamStats:
                 last_error=self._last_error,
                 totals=dict(self._totals),
             )
-        level, message = _status(snap, latency_warn_ms)
+        level, message = _status(snap, latency_warn_ms, frame_rate_warning)
         return StatsSnapshot(**{**snap.__dict__, "level": level, "message": message})
 
 
-def _status(s: StatsSnapshot, latency_warn_ms: float) -> tuple[int, str]:
+def _status(s: StatsSnapshot, latency_warn_ms: float, frame_rate_warning: str = "") -> tuple[int, str]:
     if s.inference_errors:
         return ERROR, f"{s.inference_errors} inference error(s): {s.last_error}"
     if s.received == 0 and s.processed == 0:
@@ -118,6 +125,9 @@ def _status(s: StatsSnapshot, latency_warn_ms: float) -> tuple[int, str]:
         problems.append(f"latency p95 {s.latency_p95_ms:.0f} ms > {latency_warn_ms:.0f} ms")
     if s.received and s.dropped > s.received / 2:
         problems.append(f"dropping {s.dropped}/{s.received} frames: inference slower than the camera")
+    if frame_rate_warning:
+        problems.append(frame_rate_warning)
     if problems:
         return WARN, "; ".join(problems)
-    return OK, f"processing {s.processed_fps:.1f} fps"
+    decimated = f" ({s.decimated} frames decimated to the model's fps)" if s.decimated else ""
+    return OK, f"processing {s.processed_fps:.1f} fps{decimated}"

@@ -78,3 +78,9 @@ def test_explicit_names_pair_with_topics():
         {"camera_topics": ["/x/image_raw", "/y/image_raw"], "camera_names": ["front", "rear"]}
     )
     assert p.cameras == [("front", "/x/image_raw"), ("rear", "/y/image_raw")]
+
+
+def test_align_to_model_fps_reaches_the_session_config():
+    assert NodeParams().align_to_model_fps is True and NodeParams().session_config().align_to_model_fps
+    off = parameters.from_values({"align_to_model_fps": False})
+    assert off.session_config().align_to_model_fps is False

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from accident_anticipation_ros.conversions import encode_compressed_fields, encode_image_fields
-from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_NON_FINITE, RiskFields, StreamPipeline
+from accident_anticipation_ros.pipeline import (
+    DROP_BAD_FRAME,
+    DROP_DECIMATED,
+    DROP_NON_FINITE,
+    RiskFields,
+    StreamPipeline,
+)
 from accident_anticipation_ros.stamps import NS_PER_S, ns_to_seconds, split_ns, to_seconds
 
 T0_NS = 1_700_000_000 * NS_PER_S + 950_000_000  # the next frame at 10 fps crosses a second boundary
@@ -150,7 +156,11 @@ def test_a_bad_frame_is_a_counted_drop_that_leaves_the_session_alone(backend):
     bad_ones = [
         (short, "Image.data has"),
         (SimpleNamespace(**{**vars(short), "encoding": "bayer_xyz8"}), "bayer_xyz8"),
-        (SimpleNamespace(header=_header(T0_NS), format="jpeg", data=b"\xff\xd8\xffnot a jpeg"), "jpeg"),
+        # A due stamp: a frame the frame-rate alignment skips is never converted, so never "bad".
+        (
+            SimpleNamespace(header=_header(T0_NS + FRAME_NS), format="jpeg", data=b"\xff\xd8\xffnot a jpeg"),
+            "jpeg",
+        ),
     ]
     for msg, words in bad_ones:
         out = pipeline.handle_msg(msg)
@@ -187,3 +197,31 @@ def test_compressed_format_is_the_encoding(backend):
         "encoding_change",
         "encoding_change",
     ]
+
+
+def test_a_30_fps_stream_publishes_the_stepped_frames_only_and_never_converts_the_others(backend):
+    """Into the 10 fps model: frames 0, 3, 6, ... are published with their own stamps; the others are
+    'decimated' drops, not converted (a broken image there is not even seen), their drops carried over."""
+    pipeline = make_pipeline(backend)
+    clip = frames(9, seed=3)
+    stamps = [T0_NS + round(i * NS_PER_S / 30) for i in range(9)]
+    msgs = [image_msg(rgb, ns) for rgb, ns in zip(clip, stamps, strict=True)]
+    msgs[4].data = b"broken"  # a frame that is skipped anyway
+    outs = [pipeline.handle_msg(m, dropped=1) for m in msgs]
+    assert [o.drop for o in outs] == [
+        "",
+        DROP_DECIMATED,
+        DROP_DECIMATED,
+    ] * 3 and DROP_DECIMATED == "decimated"
+    assert [o.stamp_ns for o in outs if o.published] == stamps[::3]
+    assert all(o.rgb is None and not o.result.stepped and o.error == "" for o in outs if not o.published)
+    assert [o.risk.frames_since_reset for o in outs if o.published] == [1, 2, 3]
+    # frames_dropped: the drops handed in with the two decimated frames count towards the next message.
+    assert [o.risk.frames_dropped for o in outs if o.published] == [1, 3, 3]
+    assert pipeline.session.stats.frames == 3 and pipeline.session.stats.decimated == 6
+
+    from accident_anticipation_ros.runtime.session import SessionConfig, StreamSession
+
+    every = StreamPipeline(StreamSession(backend, SessionConfig(align_to_model_fps=False)), "cam_front")
+    msgs[4] = image_msg(clip[4], stamps[4])
+    assert all(every.handle_msg(m).published for m in msgs)  # the switch off: one message per frame

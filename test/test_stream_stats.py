@@ -34,3 +34,21 @@ def test_status_levels_say_why():
     stats.error("inference_errors", "RuntimeError: boom")
     snap = stats.snapshot(200)
     assert snap.level == ERROR and "boom" in snap.message
+
+
+def test_decimated_frames_are_counted_and_a_frame_rate_warning_is_a_warn():
+    stats = StreamStats()
+    for i in range(30):
+        stats.count("received")
+        if i % 3:
+            stats.count("decimated")
+        else:
+            stats.processed(latency_ms=1.0, step_ms=1.0)
+    snap = stats.snapshot(200)
+    assert snap.level == OK and snap.decimated == 20 and snap.processed == 10
+    assert "20 frames decimated to the model's fps" in snap.message
+    assert snap.totals["decimated"] == 20
+    stats.count("received")
+    stats.processed(1.0, 1.0)
+    snap = stats.snapshot(200, frame_rate_warning="stream at 5.0 fps is slower than the model's 10 fps")
+    assert snap.level == WARN and "slower than the model" in snap.message

@@ -3,7 +3,9 @@
 The node only converts and calls. Subscription callbacks put the newest frame of each camera into a
 slot (never blocking the executor); one worker thread hands it to that camera's ``StreamPipeline``
 (conversion, stamp, ``StreamSession`` step: the ROS-free sequence offline replay runs too) and
-publishes AccidentRisk, the overlay and the markers.
+publishes AccidentRisk, the overlay and the markers. With ``align_to_model_fps`` the pipeline steps
+the model at its own fps by stamps; a decimated frame publishes nothing and counts as
+``frames_decimated`` in /diagnostics.
 
 Lifecycle: parameters are declared in ``__init__``; ``on_configure`` validates them, loads and warms
 up the model (FAILURE with the reason on a bad path or model); ``on_activate`` subscribes and starts
@@ -38,7 +40,7 @@ from accident_anticipation_ros.conversions import rgb_to_image
 from accident_anticipation_ros.frame_slots import LatestFrameSlots
 from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
 from accident_anticipation_ros.node.markers import risk_markers
-from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_NON_FINITE, StreamPipeline
+from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_DECIMATED, DROP_NON_FINITE, StreamPipeline
 from accident_anticipation_ros.stream_stats import StreamStats
 from accident_anticipation_ros.visualization import draw_result_overlay
 
@@ -68,6 +70,7 @@ class Camera:
     subscription: object = None
     last_overlay: float = -math.inf
     qos_warned: bool = False
+    fps_warned: bool = False
 
 
 class AnticipationNode(LifecycleNode):
@@ -294,6 +297,14 @@ class AnticipationNode(LifecycleNode):
 
     def _process(self, cam: Camera, msg, received: float, dropped: int) -> None:
         out = cam.pipeline.handle_msg(msg, received=received, dropped=dropped)
+        if not cam.fps_warned:
+            warning = cam.pipeline.session.frame_rate.warning()
+            if warning:
+                cam.fps_warned = True
+                self.get_logger().warning(f"camera '{cam.name}': {warning} (said once)")
+        if out.drop == DROP_DECIMATED:
+            cam.stats.count(DROP_DECIMATED)
+            return
         if out.drop == DROP_BAD_FRAME:
             cam.stats.error(DROP_BAD_FRAME, out.error)
             self.get_logger().warning(
@@ -361,16 +372,21 @@ class AnticipationNode(LifecycleNode):
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         for cam in self.cameras.values():
-            s = cam.stats.snapshot(self.params.latency_warn_ms)
+            rate = cam.pipeline.session.frame_rate if cam.pipeline is not None else None
+            s = cam.stats.snapshot(self.params.latency_warn_ms, rate.warning() if rate else "")
             values = {
                 "camera_topic": cam.topic,
                 "backend": self.backend.name if self.backend else "",
                 "model": self.backend.info.model_name if self.backend else "",
                 "input_fps": f"{s.input_fps:.2f}",
                 "processed_fps": f"{s.processed_fps:.2f}",
+                "stream_fps": f"{rate.stream_fps:.2f}" if rate else "nan",
+                "model_fps": f"{self.backend.info.fps:g}" if self.backend else "",
+                "align_to_model_fps": str(self.params.align_to_model_fps).lower(),
                 "frames_received": str(s.totals.get("received", 0)),
                 "frames_processed": str(s.totals.get("processed", 0)),
                 "frames_dropped": str(s.totals.get("dropped", 0)),
+                "frames_decimated": str(s.totals.get(DROP_DECIMATED, 0)),
                 "frames_lost_in_transport": str(s.totals.get("lost_in_transport", 0)),
                 "bad_frames": str(s.totals.get("bad_frames", 0)),
                 "non_finite_outputs": str(s.totals.get("non_finite", 0)),

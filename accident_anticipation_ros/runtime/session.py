@@ -8,10 +8,20 @@ State rules: the recurrent state is reset on the first frame, on a gap between s
 the frame after a non-finite model output and after :meth:`StreamSession.reset`. A reset also resets
 the smoothing and the alert, and is reported in the result. Cost per frame is constant: nothing
 grows with the stream's length.
+
+Frame rate: with ``align_to_model_fps`` (default) the stream is aligned to the model's fps by stamps
+(:mod:`~accident_anticipation_ros.runtime.frame_rate`): a 30 fps camera into a 10 fps model steps the
+model on every third frame. :meth:`StreamSession.due` tells from the stamp alone whether a frame
+steps (so a caller can skip converting the others); ``step`` on a frame that is not due returns the
+last step's values with ``stepped=False`` and touches neither the frame nor the state. Gaps are
+measured between received frames, stepped or not; the frame after a reset is always stepped.
+Resolution and encoding are compared between stepped frames (a skipped frame is not looked at), so
+a change is seen, and resets, on the next stepped frame.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accident_anticipation_ros.runtime.backend import Backend, State
+from accident_anticipation_ros.runtime.frame_rate import FrameRateAligner, FrameRateReport
 from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
 RESET_REASONS = (
@@ -46,6 +57,8 @@ class SessionConfig:
         alert_on: The alert turns on after ``alert_on_frames`` consecutive frames at or above it.
         alert_off: The alert turns off when ``probability_smoothed`` falls below it.
         alert_on_frames: Consecutive frames needed to turn the alert on (k).
+        align_to_model_fps: Step the model at its own fps by stamps (decimate a faster stream);
+            False: step every frame.
     """
 
     max_gap: float = 0.5
@@ -56,6 +69,7 @@ class SessionConfig:
     alert_on: float = 0.5
     alert_off: float = 0.35
     alert_on_frames: int = 3
+    align_to_model_fps: bool = True
 
     def __post_init__(self) -> None:
         checks = (
@@ -146,6 +160,9 @@ class RiskResult:
         valid: False when the model output was NaN/Inf: then the probabilities, level and alert
             are those of the last valid frame (never NaN), and the next frame resets the state.
         step_ms: Wall time of this step (preprocessing, inference, post-processing).
+        stepped: False when the frame-rate alignment skipped this frame: then every value but
+            ``stamp`` and ``step_ms`` is the last stepped frame's, and ``state_reset`` is False.
+        source_stamp: Stamp of the frame the values were computed from (``stamp`` when stepped).
     """
 
     stamp: float
@@ -160,6 +177,8 @@ class RiskResult:
     risk_map: np.ndarray
     valid: bool
     step_ms: float
+    stepped: bool = True
+    source_stamp: float = math.nan
 
     def message_fields(self) -> dict:
         """The AccidentRisk fields this result sets (the node and offline replay build the message from it)."""
@@ -179,7 +198,8 @@ class RiskResult:
 class SessionStats:
     """Counters of one session."""
 
-    frames: int = 0
+    frames: int = 0  # frames stepped
+    decimated: int = 0  # frames the frame-rate alignment skipped
     resets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESET_REASONS, 0))
     non_finite: int = 0
 
@@ -217,8 +237,18 @@ class StreamSession:
         self._pending_reset = ""
         self._frames_since_reset = 0
         self._last_probability = 0.0
+        self._last_result: RiskResult | None = None
         h, w = backend.info.risk_map_shape
         self._empty_map = np.zeros((h, w), np.float32)
+        self.aligner = FrameRateAligner(
+            backend.info.fps, enabled=self.config.align_to_model_fps, max_interval=self.config.max_gap
+        )
+
+    @property
+    def frame_rate(self) -> FrameRateReport:
+        """The stream's measured fps against the model's (replaced, never mutated: safe to read from
+        another thread)."""
+        return self.aligner.report
 
     @property
     def state(self) -> State | None:
@@ -231,34 +261,83 @@ class StreamSession:
             raise ValueError(f"unknown reset reason {reason!r}; expected one of {RESET_REASONS}")
         self._pending_reset = reason
 
-    def _reset_reason(self, size: tuple[int, int], stamp: float, encoding: str) -> str:
+    def _stamp_reset_reason(self, stamp: float) -> str:
+        """The reset a frame at ``stamp`` causes whatever its pixels ("" for none)."""
         if self._last_stamp is None:
             return "first_frame"
         if stamp < self._last_stamp:
             return "time_jump_back"
         if stamp - self._last_stamp > self.config.max_gap:
             return "gap"
+        return ""
+
+    def _reset_reason(self, size: tuple[int, int], stamp: float, encoding: str) -> str:
+        reason = self._stamp_reset_reason(stamp)
+        if reason:
+            return reason
         if size != self._last_size:
             return "resolution_change"
         if encoding != self._last_encoding:
             return "encoding_change"
         return self._pending_reset
 
-    def step(self, rgb: np.ndarray, stamp: float, encoding: str = "") -> RiskResult:
-        """Process one frame.
+    def due(self, stamp: float) -> bool:
+        """Whether a frame at ``stamp`` (s) steps the model; changes nothing.
+
+        True on every frame without ``align_to_model_fps``, on the frame of a stamp-driven or pending
+        reset, and on the frames the model's fps grid picks (:mod:`.frame_rate`).
+
+        Raises:
+            ValueError: a non-finite stamp.
+        """
+        stamp = _finite_stamp(stamp)
+        if self._last_result is None or self._stamp_reset_reason(stamp) or self._pending_reset:
+            return True
+        return self.aligner.due(stamp)
+
+    def skip(self, stamp: float, dropped: int = 0) -> RiskResult:
+        """Record a frame that is not :meth:`due` (decimated) and return the last step's values for it.
 
         Args:
-            rgb: ``(H, W, 3) uint8`` RGB frame.
+            stamp: The frame's stamp (s).
+            dropped: Frames of the stream the caller dropped just before this one (they keep the
+                measured frame rate the camera's; see ``FrameRateAligner.skipped``).
+
+        Raises:
+            ValueError: the frame is due (it must be stepped), or a non-finite stamp.
+        """
+        t0 = time.perf_counter()
+        if self.due(stamp):
+            raise ValueError(f"the frame at {stamp} is due: step it, do not skip it")
+        stamp = float(stamp)
+        self._last_stamp = stamp
+        self.aligner.skipped(stamp, dropped)
+        self.stats.decimated += 1
+        return dataclasses.replace(
+            self._last_result,
+            stamp=stamp,
+            state_reset=False,
+            reset_reason="",
+            stepped=False,
+            step_ms=(time.perf_counter() - t0) * 1e3,
+        )
+
+    def step(self, rgb: np.ndarray, stamp: float, encoding: str = "", dropped: int = 0) -> RiskResult:
+        """Process one frame: step the model, or, when the frame is not :meth:`due`, :meth:`skip` it.
+
+        Args:
+            rgb: ``(H, W, 3) uint8`` RGB frame (not looked at when the frame is skipped).
             stamp: The frame's time in seconds (header stamp; monotonic within a stream).
             encoding: The source encoding (a change resets the state); may be empty.
+            dropped: Frames of the stream the caller dropped just before this one (see :meth:`skip`).
 
         Raises:
             ValueError: a malformed frame or a non-finite stamp (the session is left unchanged).
         """
         t0 = time.perf_counter()
+        if not self.due(stamp):
+            return self.skip(stamp, dropped)
         stamp = float(stamp)
-        if not math.isfinite(stamp):
-            raise ValueError(f"frame stamp must be finite, got {stamp}")
         image = self.preprocessor(rgb)  # validates the frame before the session changes
         size = (int(rgb.shape[0]), int(rgb.shape[1]))
 
@@ -272,7 +351,9 @@ class StreamSession:
             self._last_probability = 0.0
             self._pending_reset = ""
             self.stats.resets[reason] += 1
+            self.aligner.restart()
         self._last_stamp, self._last_size, self._last_encoding = stamp, size, encoding
+        self.aligner.stepped(stamp, dropped)
 
         out, self._state = self.backend.step(image, self._state)
         self._frames_since_reset += 1
@@ -288,7 +369,7 @@ class StreamSession:
             self._pending_reset = "non_finite_output"
             probability, filtered = self._last_probability, self.filter.last
             risk_map, valid = self._empty_map.copy(), False
-        return RiskResult(
+        self._last_result = RiskResult(
             stamp=stamp,
             probability=probability,
             probability_smoothed=filtered.probability_smoothed,
@@ -301,4 +382,13 @@ class StreamSession:
             risk_map=risk_map,
             valid=valid,
             step_ms=(time.perf_counter() - t0) * 1e3,
+            source_stamp=stamp,
         )
+        return self._last_result
+
+
+def _finite_stamp(stamp: float) -> float:
+    stamp = float(stamp)
+    if not math.isfinite(stamp):
+        raise ValueError(f"frame stamp must be finite, got {stamp}")
+    return stamp

@@ -31,6 +31,16 @@ def eval_bag(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def eval_bag_30fps(tmp_path_factory):
+    """The clips of ``eval_bag`` stamped by a 30 fps camera (the model is 10 fps)."""
+    from accident_anticipation_ros.bag.writer import write_clips_bag
+
+    out = tmp_path_factory.mktemp("bags") / "eval30"
+    write_clips_bag(make_clips(fps=30.0), out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def nano_onnx(tmp_path_factory) -> str:
     torch = pytest.importorskip("torch")
     from accident_anticipation_ros.model.config import get_config

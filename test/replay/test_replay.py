@@ -42,6 +42,31 @@ def test_replay_over_dds_matches_offline(eval_bag, nano_onnx, tmp_path, ros_env,
         assert abs(m_dds["ap"] - m_off["ap"]) <= 0.5
 
 
+def test_a_30_fps_bag_is_decimated_alike_offline_and_over_dds(
+    eval_bag_30fps, nano_onnx, tmp_path, ros_env, monkeypatch
+):
+    """Into the 10 fps model both paths step frames 0, 3, ..., 18 of every 20-frame clip, the same numbers."""
+    for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        monkeypatch.setenv(key, ros_env[key])
+    offline = replay_offline(eval_bag_30fps, tmp_path / "offline", nano_onnx)
+    dds = replay_dds(eval_bag_30fps, tmp_path / "dds", rate=1.0, model=nano_onnx)
+    assert offline.frames == dds.frames == 80
+    assert offline.risk_messages == 28, offline  # 7 of 20 frames per clip
+    a, b = read_risk_bag(tmp_path / "dds"), read_risk_bag(tmp_path / "offline")
+    for ca, cb in zip(a.clips, b.clips, strict=True):
+        stepped = np.flatnonzero(cb.received)
+        assert stepped.tolist() == list(range(0, 20, 3))
+        assert cb.state_reset[stepped].tolist() == [True] + [False] * 6
+        if dds.dropped == 0:  # the same frames reach the same pipeline: the same frames step
+            np.testing.assert_array_equal(ca.received, cb.received)
+            np.testing.assert_allclose(ca.probability[stepped], cb.probability[stepped], rtol=1e-5, atol=1e-6)
+    if dds.dropped == 0:
+        assert dds.risk_messages == 28, dds
+    else:  # a frame the node dropped can move the grid; say so
+        print(f"{dds.dropped} frames dropped over DDS: {dds.risk_messages} risk messages")
+        assert dds.risk_messages + dds.dropped <= 80
+
+
 def test_replay_errors_are_clear(eval_bag, nano_onnx, tmp_path, capsys):
     def run(bag, *extra) -> int:
         return main([str(bag), "--out", str(tmp_path / f"out{len(list(tmp_path.iterdir()))}"), *extra])

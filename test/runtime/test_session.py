@@ -83,10 +83,13 @@ def test_reset_rules(backend, frames, stamps, encodings, sizes, reason):
     assert session.stats.total_resets == 2 and session.stats.frames == 3
 
 
-def test_gap_of_exactly_max_gap_and_duplicate_stamps_do_not_reset(backend, frames):
-    session = StreamSession(backend, SessionConfig(max_gap=0.5))
+@pytest.mark.parametrize("align", [True, False])
+def test_gap_of_exactly_max_gap_and_duplicate_stamps_do_not_reset(backend, frames, align):
+    session = StreamSession(backend, SessionConfig(max_gap=0.5, align_to_model_fps=align))
     results = [session.step(f, t) for f, t in zip(frames(3), (1.0, 1.5, 1.5), strict=True)]
     assert [r.state_reset for r in results] == [True, False, False]
+    # Aligned to the model's 10 fps, a duplicate stamp is not a new model period: it is skipped.
+    assert [r.stepped for r in results] == [True, True, not align]
 
 
 def test_manual_reset(backend, frames):
