@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score
 
 from accident_anticipation_ros.metrics import (
     average_precision,
@@ -12,6 +11,11 @@ from accident_anticipation_ros.metrics import (
     per_threshold_curve,
     recall_levels,
 )
+
+
+def average_precision_score(labels, scores) -> float:
+    """scikit-learn's average precision, the reference (the test skips where scikit-learn is missing)."""
+    return pytest.importorskip("sklearn.metrics").average_precision_score(labels, scores)
 
 
 def reference_evaluation(all_pred, all_labels, time_of_accidents, fps=20.0, last_level="max"):
@@ -132,6 +136,12 @@ def test_matches_the_original_loop_on_random_data(seed, dtype, toa_offset):
     assert out["mtta"] == pytest.approx(mtta, rel=1e-12)
     assert out["tta_r80"] == pytest.approx(tta_r80, rel=1e-12)
     assert 0 < out["ap"] < 1  # a non-trivial case
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_video_ap_matches_sklearn_on_random_data(seed):
+    scores, labels, toa = random_dataset(seed)
+    out = evaluate(scores, labels, toa, fps=20.0)
     video_scores = [max(pred[: int(t)]) for t, pred in zip(toa, scores, strict=True)]  # as UString's main.py
     assert out["video_ap"] == pytest.approx(average_precision_score(labels, video_scores), rel=1e-12)
 

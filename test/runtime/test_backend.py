@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -69,18 +70,18 @@ def test_state_round_trip_matches_torch_state(tsd_test):
         np.testing.assert_allclose(ort_state[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
 
 
-def test_io_binding_equals_plain_run(tsd_test):
-    plain = create_backend(tsd_test.onnx, kind="onnxruntime")
-    bound = create_backend(tsd_test.onnx, kind="onnxruntime", io_binding=True)
+def test_io_binding_equals_plain_run(step_onnx):
+    plain = create_backend(step_onnx, kind="onnxruntime")
+    bound = create_backend(step_onnx, kind="onnxruntime", io_binding=True)
     assert "io-binding" in bound.describe()
     images = _images(plain.info, FRAMES, seed=2)
     for a, b in zip(_run(plain, images), _run(bound, images), strict=True):
         _close(a, b, tol=1e-6)
 
 
-def test_io_binding_ping_pong_buffers_do_not_alias(tsd_test):
+def test_io_binding_ping_pong_buffers_do_not_alias(step_onnx):
     """state_in and state_out must be distinct memory, or a graph that writes a state before reading it breaks."""
-    bound = create_backend(tsd_test.onnx, kind="onnxruntime", io_binding=True)
+    bound = create_backend(step_onnx, kind="onnxruntime", io_binding=True)
     first, second = bound.init_state().sets
     assert first.keys() == second.keys()
     for name in first:
@@ -144,7 +145,8 @@ def test_not_a_model_file(tmp_path):
         create_backend(fake)
     weights = tmp_path / "fake.safetensors"
     weights.write_bytes(b"\x01\x02")
-    with pytest.raises(BackendError, match="cannot load checkpoint"):
+    expected = "cannot load checkpoint" if importlib.util.find_spec("torch") else "torch is not installed"
+    with pytest.raises(BackendError, match=expected):
         create_backend(weights, kind="torch")
 
 
@@ -159,15 +161,15 @@ def test_onnx_without_contract_metadata(tmp_path, toy_onnx):
         create_backend(path)
 
 
-def test_unknown_kind_and_option(tsd_test):
+def test_unknown_kind_and_option(step_onnx):
     with pytest.raises(BackendError, match="unknown backend kind 'openvino'"):
-        create_backend(tsd_test.onnx, kind="openvino")
+        create_backend(step_onnx, kind="openvino")
     with pytest.raises(BackendError, match=r"unknown option\(s\) \['precision'\] for backend 'onnxruntime'"):
-        create_backend(tsd_test.onnx, kind="onnxruntime", precision="fp16")
+        create_backend(step_onnx, kind="onnxruntime", precision="fp16")
     with pytest.raises(BackendError, match="unknown option"):
-        create_backend(tsd_test.onnx, colour="red")
+        create_backend(step_onnx, colour="red")
     # with auto, options of other backends are ignored
-    assert create_backend(tsd_test.onnx, precision="fp16", threads=1).name == "onnxruntime"
+    assert create_backend(step_onnx, precision="fp16", threads=1).name == "onnxruntime"
 
 
 def test_wrong_backend_for_the_file(tsd_test, tmp_path):
@@ -179,13 +181,13 @@ def test_wrong_backend_for_the_file(tsd_test, tmp_path):
         create_backend(lonely, kind="torch")
 
 
-def test_unavailable_execution_provider(tsd_test):
+def test_unavailable_execution_provider(step_onnx):
     with pytest.raises(BackendError, match="execution provider 'CUDAExecutionProvider' is not available"):
-        create_backend(tsd_test.onnx, kind="onnxruntime", providers=["cuda"])
+        create_backend(step_onnx, kind="onnxruntime", providers=["cuda"])
 
 
-def test_bad_image_is_named(tsd_test):
-    backend = create_backend(tsd_test.onnx)
+def test_bad_image_is_named(step_onnx):
+    backend = create_backend(step_onnx)
     state = backend.init_state()
     h, w = backend.info.input_height, backend.info.input_width
     with pytest.raises(ValueError, match=rf"input 'image' must be float32 \[1, 3, {h}, {w}\], got float64"):
@@ -194,14 +196,14 @@ def test_bad_image_is_named(tsd_test):
         backend.step(np.zeros((1, 3, h // 2, w), np.float32), state)
 
 
-def test_model_info_json_round_trip(tsd_test):
-    info = create_backend(tsd_test.onnx).info
+def test_model_info_json_round_trip(step_onnx):
+    info = create_backend(step_onnx).info
     assert ModelInfo.from_json(info.to_json()) == info
     with pytest.raises(BackendError, match="sidecar.json: invalid model info"):
         ModelInfo.from_json({"model_name": "x"}, "sidecar.json")
 
 
-def test_runtime_path_never_imports_torch(tsd_test):
+def test_runtime_path_never_imports_torch(step_onnx):
     """Backends, preprocessing and the session run an ONNX model without importing torch (or rclpy)."""
     code = f"""
 import sys
@@ -209,7 +211,7 @@ import numpy as np
 from accident_anticipation_ros.runtime import bench, tensorrt_backend, torch_backend  # noqa: F401 (lazy)
 from accident_anticipation_ros.runtime.backend import create_backend
 from accident_anticipation_ros.runtime.session import StreamSession
-session = StreamSession(create_backend({str(tsd_test.onnx)!r}))
+session = StreamSession(create_backend({str(step_onnx)!r}))
 result = session.step(np.zeros((48, 96, 3), np.uint8), 0.0)
 assert result.valid
 heavy = sorted(m for m in ("torch", "rclpy", "onnx", "tensorrt") if m in sys.modules)

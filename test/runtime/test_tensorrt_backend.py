@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import onnx
 import pytest
 
 from accident_anticipation_ros.runtime.backend import ModelInfo
@@ -82,6 +81,7 @@ def test_plan_without_sidecar_is_refused(tmp_path):
 
 
 def test_onnx_hash_covers_external_data(tmp_path, toy_onnx):
+    onnx = pytest.importorskip("onnx")
     path = tmp_path / "ext.onnx"
     onnx.save(
         onnx.load(str(toy_onnx)), str(path), save_as_external_data=True, location="ext.data", size_threshold=0
@@ -114,6 +114,7 @@ def test_fp32_selection_on_a_small_graph():
 
 
 def _onnx_layers(path) -> tuple[list[GraphLayer], list[str]]:
+    onnx = pytest.importorskip("onnx")
     graph = onnx.load(str(path)).graph
     kinds = {"Exp": "exp", "MatMul": "matmul", "Gemm": "matmul", "Conv": "matmul"}
     layers = [GraphLayer(tuple(n.input), tuple(n.output), kinds.get(n.op_type, "other")) for n in graph.node]
