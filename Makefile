@@ -33,7 +33,7 @@ VENV310 := .venv-py310
 DEPS310_STAMP := $(VENV310)/.deps-stamp
 CORE_TESTS := test/test_conversions.py test/test_metrics.py test/test_parameters.py \
               test/test_visualization.py test/test_frame_slots.py test/test_stream_stats.py \
-              test/runtime test/bag test/replay
+              test/test_humble_api.py test/runtime test/bag test/replay
 
 .PHONY: all setup build test test-distro test-py310 lint demo clean
 all: build
