@@ -1,7 +1,8 @@
 """Point the ROS 2 wheels' CMake exports at this venv's Python and numpy headers.
 
-The PyPI wheels of ROS 2 Jazzy ship ``share/*/cmake/*__rosidl_generator_pyExport*.cmake`` files that name
-the wheel builder's include directories (``/opt/python/cpXY-cpXY/include/pythonX.Y`` and its numpy include).
+The PyPI wheels of ROS 2 Jazzy and Kilted ship ``share/*/cmake/*__rosidl_generator_pyExport*.cmake`` files
+that name the wheel builder's include directories (``/opt/python/cpXY-cpXY/include/pythonX.Y`` and its
+numpy include).
 CMake refuses imported targets whose include directories don't exist, so building any package with
 messages fails until they name this interpreter's directories. Idempotent; prints what it changed.
 """

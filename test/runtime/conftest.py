@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # toy_model helper
 
+SHIPPED_ONNX = Path(__file__).resolve().parents[2] / "models" / "tsd-nano.onnx"
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 
@@ -24,7 +26,7 @@ class StudentFiles:
 @pytest.fixture(scope="session")
 def tsd_test(tmp_path_factory) -> StudentFiles:
     """A randomly initialised ``tsd-test`` student saved as a checkpoint and exported to ONNX."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     from accident_anticipation_ros.model.checkpoint import save_checkpoint
     from accident_anticipation_ros.model.config import get_config
@@ -41,8 +43,18 @@ def tsd_test(tmp_path_factory) -> StudentFiles:
 
 
 @pytest.fixture(scope="session")
+def step_onnx(request) -> Path:
+    """An ONNX step graph of the runtime contract: the ``tsd_test`` export, or where torch is missing (a
+    Jetson, the Python 3.10 core venv) the shipped tsd-nano, so that ONNX Runtime is tested there too."""
+    if importlib.util.find_spec("torch") is None:
+        return SHIPPED_ONNX
+    return request.getfixturevalue("tsd_test").onnx
+
+
+@pytest.fixture(scope="session")
 def toy_onnx(tmp_path_factory) -> Path:
     """The contract-following toy graph of ``toy_model.py``."""
+    pytest.importorskip("torch")
     from toy_model import export_toy
 
     return export_toy(tmp_path_factory.mktemp("toy") / "toy.onnx")

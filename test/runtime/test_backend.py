@@ -14,8 +14,8 @@ from accident_anticipation_ros.runtime.onnx_contract import read_model_info
 from accident_anticipation_ros.runtime.onnxruntime_backend import OnnxRuntimeBackend
 
 
-def test_bad_image_is_named(tsd_test):
-    backend = OnnxRuntimeBackend(tsd_test.onnx)
+def test_bad_image_is_named(step_onnx):
+    backend = OnnxRuntimeBackend(step_onnx)
     state = backend.init_state()
     h, w = backend.info.input_height, backend.info.input_width
     with pytest.raises(ValueError, match=rf"input 'image' must be float32 \[1, 3, {h}, {w}\], got float64"):
@@ -26,8 +26,8 @@ def test_bad_image_is_named(tsd_test):
         backend.step([0.0], state)
 
 
-def test_model_info_json_round_trip(tsd_test):
-    info = read_model_info(tsd_test.onnx)
+def test_model_info_json_round_trip(step_onnx):
+    info = read_model_info(step_onnx)
     assert ModelInfo.from_json(info.to_json()) == info
     with pytest.raises(BackendError, match="sidecar.json: invalid model info"):
         ModelInfo.from_json({"model_name": "x"}, "sidecar.json")
@@ -48,7 +48,7 @@ def test_step_output_finite_check_sees_every_field(field):
     assert not StepOutput(**dict(values, **{field: bad})).is_finite()
 
 
-def test_runtime_path_never_imports_torch(tsd_test):
+def test_runtime_path_never_imports_torch(step_onnx):
     """Selection, backends, preprocessing and the session run an ONNX model without torch (or rclpy)."""
     code = f"""
 import sys
@@ -57,8 +57,8 @@ from accident_anticipation_ros.runtime import bench, tensorrt_backend, torch_bac
 from accident_anticipation_ros.runtime.factory import create_backend, select_kind
 from accident_anticipation_ros.runtime.session import StreamSession
 from pathlib import Path
-select_kind(Path({str(tsd_test.onnx)!r}))  # this machine's availability lookup
-session = StreamSession(create_backend({str(tsd_test.onnx)!r}, kind="onnxruntime"))
+select_kind(Path({str(step_onnx)!r}))  # this machine's availability lookup
+session = StreamSession(create_backend({str(step_onnx)!r}, kind="onnxruntime"))
 result = session.step(np.zeros((48, 96, 3), np.uint8), 0.0)
 assert result.valid
 heavy = sorted(m for m in ("torch", "rclpy", "onnx", "tensorrt") if m in sys.modules)

@@ -11,6 +11,7 @@ from accident_anticipation_ros.tools.bench import main
 
 
 def test_bench_json_on_tsd_test(tmp_path, capsys):
+    pytest.importorskip("torch")  # the paired-model half of the benchmark
     out = tmp_path / "bench.json"
     argv = ["--json", "--out", str(out), "--models", "tsd-test", "--stream-model", "tsd-test"]
     argv += ["--paired-model", "tsd-test", "--stream-frames", "50", "--frames", "3", "--warmup", "1"]

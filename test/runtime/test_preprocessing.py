@@ -143,10 +143,10 @@ def test_bad_settings():
         Preprocessor((64, 64, MEAN, (0.2, 0.0, 0.2)))
 
 
-def test_from_model_info(tsd_test):
+def test_from_model_info(step_onnx):
     from accident_anticipation_ros.runtime.onnx_contract import read_model_info
 
-    info = read_model_info(tsd_test.onnx)
+    info = read_model_info(step_onnx)
     pre = Preprocessor(info, mode="center_crop")
     assert pre(np.zeros((480, 640, 3), np.uint8)).shape == (1, 3, info.input_height, info.input_width)
     np.testing.assert_allclose(pre.mean, info.mean)

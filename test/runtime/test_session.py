@@ -21,8 +21,8 @@ from accident_anticipation_ros.runtime.session import (
 
 
 @pytest.fixture(scope="module")
-def backend(tsd_test):
-    return create_backend(tsd_test.onnx, kind="onnxruntime", threads=1)
+def backend(step_onnx):
+    return create_backend(step_onnx, kind="onnxruntime", threads=1)
 
 
 class NonFiniteAt(Backend):
