@@ -5,7 +5,7 @@ The engine build itself needs TensorRT and a GPU (see test_tensorrt_backend.py).
 
 from __future__ import annotations
 
-import onnx
+import pytest
 
 from accident_anticipation_ros.contract import STATE_IN, STATE_OUT
 from accident_anticipation_ros.runtime.onnx_contract import read_model_info
@@ -31,6 +31,7 @@ def test_fp32_selection_on_a_small_graph():
 
 
 def _onnx_layers(path) -> tuple[list[GraphLayer], list[str]]:
+    onnx = pytest.importorskip("onnx")
     graph = onnx.load(str(path)).graph
     kinds = {"Exp": "exp", "MatMul": "matmul", "Gemm": "matmul", "Conv": "matmul"}
     layers = [GraphLayer(tuple(n.input), tuple(n.output), kinds.get(n.op_type, "other")) for n in graph.node]
