@@ -121,7 +121,7 @@ class StreamStats:
 
         ``now_s`` (node clock) enables the staleness check (see the module docstring)."""
         stale = self.staleness(now_s, stale_error_after)
-        period = self.expected_period()
+        expected = self.expected_period()
         with self._lock:
             since = now_s - self._last_arrival
             ever_received = not math.isnan(self._last_arrival) or self._totals["received"] > 0
@@ -151,7 +151,7 @@ class StreamStats:
                 message="",
                 last_error=self._last_error,
                 totals=dict(self._totals),
-                expected_period_s=period,
+                expected_period_s=expected,
                 since_last_frame_s=since,
             )
         level, message = _status(snap, latency_warn_ms, stale, ever_received)

@@ -75,7 +75,7 @@ def _mutate(raw: bytes, rng: random.Random) -> bytes:
     return bytes(b)
 
 
-def _random_image(rng: random.Random, seeds: list[bytes]) -> SimpleNamespace:
+def random_image(rng: random.Random, seeds: list[bytes]) -> SimpleNamespace:
     encoding = rng.choice(SUPPORTED_ENCODINGS + UNKNOWN_ENCODINGS)
     if rng.random() < 0.6:
         height, width = rng.randint(1, 48), rng.randint(1, 48)
@@ -99,7 +99,7 @@ def _random_image(rng: random.Random, seeds: list[bytes]) -> SimpleNamespace:
     )
 
 
-def _random_compressed(rng: random.Random, seeds: list[bytes]) -> SimpleNamespace:
+def random_compressed(rng: random.Random, seeds: list[bytes]) -> SimpleNamespace:
     pick = rng.random()
     if pick < 0.6:
         raw = _mutate(rng.choice(seeds), rng)
@@ -112,7 +112,7 @@ def _random_compressed(rng: random.Random, seeds: list[bytes]) -> SimpleNamespac
     return SimpleNamespace(format=rng.choice(FORMATS), data=_containers(raw, rng))
 
 
-def _seed_files() -> list[bytes]:
+def seed_files() -> list[bytes]:
     rng = np.random.default_rng(0)
     out = []
     for h, w in ((8, 8), (24, 40), (48, 64)):
@@ -138,8 +138,8 @@ def _check_one(msg) -> str:
 @pytest.mark.parametrize("kind", ["image", "compressed"])
 def test_random_and_mutated_messages_raise_only_conversion_error(kind: str) -> None:
     rng = random.Random(20261201 if kind == "image" else 4242)
-    seeds = _seed_files()
-    make = _random_image if kind == "image" else _random_compressed
+    seeds = seed_files()
+    make = random_image if kind == "image" else random_compressed
     outcomes = {"ok": 0, "error": 0}
     slowest = 0.0
     for i in range(N_MESSAGES // 2):

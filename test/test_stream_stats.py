@@ -53,6 +53,7 @@ def test_staleness_from_the_stamp_period_warn_after_two_periods_error_after_the_
     assert level == ERROR and "stalled" in message and "stale_error_after 3 s" in message
     snap = stats.snapshot(200, last + 3.5, 3.0)
     assert snap.level == ERROR and abs(snap.since_last_frame_s - 3.5) < 1e-9
+    assert abs(snap.expected_period_s - 0.1) < 1e-9
     stats.arrived(stamp_s=11.5, now_s=last + 3.6)  # the camera is back: OK at once
     assert stats.staleness(last + 3.65, 3.0) == (OK, "")
     # A jump back in stamps (a looping bag) says nothing about the period.
