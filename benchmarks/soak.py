@@ -129,7 +129,8 @@ def soak(
                     pub.publish(msg)
                 while (now := time.perf_counter()) < start + (i + 1) * period:
                     executor.spin_once(timeout_sec=max(0.0, start + (i + 1) * period - now))
-                if time.perf_counter() >= block_end or i == n_total - 1:
+                last_frame = i == n_total - 1
+                if last_frame or (time.perf_counter() >= block_end and n_total - i > rate):  # no stub block
                     blocks.append(
                         _block(len(blocks), block_first, i + 1, sent, answers, _rss_mb(proc.pid), period)
                     )
