@@ -24,6 +24,7 @@ class NodeParams:
     """Every parameter of ``anticipation_node``; field metadata carries the description."""
 
     model_path: str = ""
+    model_sha256: str = ""
     backend: str = "auto"
     camera_topics: tuple[str, ...] = ("/camera/image_raw",)
     camera_names: tuple[str, ...] = ()
@@ -44,6 +45,7 @@ class NodeParams:
     overlay_max_width: int = 640
     diagnostics_period: float = 1.0
     latency_warn_ms: float = 200.0
+    stale_error_after: float = 5.0
     autostart: bool = True
 
     def __post_init__(self) -> None:
@@ -98,6 +100,11 @@ class NodeParams:
         _check(
             self.diagnostics_period > 0, "diagnostics_period", f"must be > 0, got {self.diagnostics_period}"
         )
+        _check(
+            self.stale_error_after > 0,
+            "stale_error_after",
+            f"must be > 0 seconds, got {self.stale_error_after}",
+        )
 
     def session_config(self):
         """The ``runtime.session.SessionConfig`` these parameters describe (the node and offline replay)."""
@@ -128,6 +135,8 @@ class NodeParams:
 
 DESCRIPTIONS: dict[str, str] = {
     "model_path": "ONNX model (.onnx) or TensorRT engine (.engine/.plan); torch backend: checkpoint (.safetensors)",
+    "model_sha256": "expected sha256 of the model file; configure refuses another file (empty: the "
+    "'<model_path>.sha256' sidecar if there is one, else unchecked)",
     "backend": "inference backend: auto (TensorRT, then ONNX Runtime, then torch), tensorrt, onnxruntime, torch",
     "camera_topics": "image topics; a topic ending in /compressed is subscribed as sensor_msgs/CompressedImage",
     "camera_names": "one name per topic for the output namespaces ~/<name>/...; empty: derived from the topics",
@@ -149,6 +158,8 @@ DESCRIPTIONS: dict[str, str] = {
     "overlay_max_width": "overlay images wider than this are downscaled (pixels)",
     "diagnostics_period": "seconds between /diagnostics messages",
     "latency_warn_ms": "diagnostics go WARN when the p95 latency exceeds this (milliseconds)",
+    "stale_error_after": "diagnostics go ERROR for a camera silent this long (seconds, node clock); "
+    "WARN already after two expected frame periods (from the header stamps)",
     "autostart": "configure and activate on start (false: wait for lifecycle transitions)",
 }
 

@@ -1,7 +1,15 @@
-"""Per-camera counters and rates behind the node's /diagnostics (ROS-free)."""
+"""Per-camera counters, rates and staleness behind the node's /diagnostics (ROS-free).
+
+Staleness: the expected frame period is the median gap between the last frames' header stamps; a
+camera whose last frame arrived more than :data:`STALE_PERIODS` periods ago is WARN, one silent for
+longer than ``stale_error_after`` seconds is ERROR. Arrival times are given by the caller in the
+node's clock (ROS time: ``/clock`` under ``use_sim_time``), never read from the wall clock here.
+"""
 
 from __future__ import annotations
 
+import math
+import statistics
 import threading
 import time
 from collections import Counter, deque
@@ -10,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 OK, WARN, ERROR = 0, 1, 2
+STALE_PERIODS = 2.0  # a frame is overdue after this many expected periods
 
 
 @dataclass(frozen=True)
@@ -33,13 +42,18 @@ class StatsSnapshot:
     message: str
     last_error: str = ""
     totals: dict[str, int] = field(default_factory=dict)
+    expected_period_s: float = math.nan  # median header-stamp gap; nan before two frames
+    since_last_frame_s: float = math.nan  # node clock now - last arrival; nan before the first frame
 
 
 class StreamStats:
     """Thread-safe counters for one camera; ``snapshot()`` summarises the period since the last call."""
 
-    def __init__(self, window: int = 512) -> None:
+    def __init__(self, window: int = 512, period_window: int = 32) -> None:
         self._lock = threading.Lock()
+        self._stamp_gaps: deque[float] = deque(maxlen=period_window)
+        self._last_stamp = math.nan
+        self._last_arrival = math.nan
         self._latency_ms: deque[float] = deque(maxlen=window)
         self._step_ms: deque[float] = deque(maxlen=window)
         self._period = Counter()
@@ -56,6 +70,36 @@ class StreamStats:
                 self._period[key] += n
                 self._totals[key] += n
 
+    def arrived(self, stamp_s: float, now_s: float) -> None:
+        """A frame with header stamp ``stamp_s`` arrived at ``now_s`` (node clock, seconds)."""
+        with self._lock:
+            gap = stamp_s - self._last_stamp
+            if gap > 0:  # nan for the first frame; a jump back or a repeated stamp says nothing
+                self._stamp_gaps.append(gap)
+            self._last_stamp, self._last_arrival = stamp_s, now_s
+
+    def expected_period(self) -> float:
+        """The median gap between recent header stamps (seconds); nan before two frames."""
+        with self._lock:
+            return statistics.median(self._stamp_gaps) if self._stamp_gaps else math.nan
+
+    def staleness(self, now_s: float, stale_error_after: float) -> tuple[int, str]:
+        """OK, WARN (overdue: more than STALE_PERIODS periods since the last frame) or ERROR
+        (silent for more than ``stale_error_after`` s), with the reason; OK before the first frame."""
+        period = self.expected_period()
+        with self._lock:
+            since = now_s - self._last_arrival
+        if not since > 0:  # no frame yet (nan) or a clock behind the arrival
+            return OK, ""
+        if since > stale_error_after:
+            return (
+                ERROR,
+                f"camera stalled: no frame for {since:.2f} s (stale_error_after {stale_error_after:g} s)",
+            )
+        if since > STALE_PERIODS * period:
+            return WARN, f"no frame for {since:.2f} s (expected every {period:.3f} s)"
+        return OK, ""
+
     def processed(self, latency_ms: float, step_ms: float, reset_reason: str = "") -> None:
         with self._lock:
             self._period["processed"] += 1
@@ -71,14 +115,26 @@ class StreamStats:
             self._totals[key] += 1
             self._last_error = text
 
-    def snapshot(self, latency_warn_ms: float, frame_rate_warning: str = "") -> StatsSnapshot:
+    def snapshot(
+        self,
+        latency_warn_ms: float,
+        now_s: float = math.nan,
+        stale_error_after: float = math.inf,
+        frame_rate_warning: str = "",
+    ) -> StatsSnapshot:
         """Summarise and restart the period; the level is OK, WARN or ERROR with the reason.
 
         Args:
             latency_warn_ms: WARN when the p95 latency exceeds this.
+            now_s: The node clock (s); enables the staleness check (see the module docstring).
+            stale_error_after: ERROR when no frame arrived for this long (s).
             frame_rate_warning: The stream's frame-rate problem (``FrameRateReport.warning()``), a WARN.
         """
+        stale = self.staleness(now_s, stale_error_after)
+        expected = self.expected_period()
         with self._lock:
+            since = now_s - self._last_arrival
+            ever_received = not math.isnan(self._last_arrival) or self._totals["received"] > 0
             now = time.monotonic()
             span = max(now - self._since, 1e-6)
             period, self._period = self._period, Counter()
@@ -106,16 +162,26 @@ class StreamStats:
                 message="",
                 last_error=self._last_error,
                 totals=dict(self._totals),
+                expected_period_s=expected,
+                since_last_frame_s=since,
             )
-        level, message = _status(snap, latency_warn_ms, frame_rate_warning)
+        level, message = _status(snap, latency_warn_ms, stale, ever_received, frame_rate_warning)
         return StatsSnapshot(**{**snap.__dict__, "level": level, "message": message})
 
 
-def _status(s: StatsSnapshot, latency_warn_ms: float, frame_rate_warning: str = "") -> tuple[int, str]:
+def _status(
+    s: StatsSnapshot,
+    latency_warn_ms: float,
+    stale: tuple[int, str],
+    ever_received: bool,
+    frame_rate_warning: str = "",
+) -> tuple[int, str]:
     if s.inference_errors:
         return ERROR, f"{s.inference_errors} inference error(s): {s.last_error}"
-    if s.received == 0 and s.processed == 0:
-        return WARN, "no images received"
+    if stale[0] != OK:
+        return stale
+    if s.received == 0 and s.processed == 0 and not (ever_received and s.since_last_frame_s >= 0):
+        return WARN, "no images received"  # (a period without a frame of a stream that is not overdue is OK)
     problems = []
     if s.non_finite:
         problems.append(f"{s.non_finite} non-finite model output(s), state reset")

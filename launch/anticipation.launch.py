@@ -45,6 +45,10 @@ def generate_launch_description() -> LaunchDescription:
         "name": "accident_anticipation",
         "namespace": LaunchConfiguration("namespace"),
         "output": "screen",
+        # A crashed or killed node is started again; with autostart it comes back active and re-publishes
+        # its latched ~/info (test/node/test_faults.py kills one with SIGKILL).
+        "respawn": True,
+        "respawn_delay": 2.0,
         "parameters": [
             LaunchConfiguration("params_file"),
             {

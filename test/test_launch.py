@@ -115,3 +115,26 @@ def test_launch_description_builds_with_real_launch(name):
 
     description = PythonLaunchDescriptionSource(str(LAUNCH / name)).get_launch_description(None)
     assert description.entities
+
+
+def test_the_node_is_respawned_after_a_crash():
+    """launch cannot be installed here: respawn is checked on the source (both Node and LifecycleNode
+    get the shared keyword arguments)."""
+    tree = ast.parse((LAUNCH / "anticipation.launch.py").read_text())
+    options = {
+        k.value: v
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Dict)
+        for k, v in zip(n.keys, n.values, strict=True)
+        if isinstance(k, ast.Constant) and k.value in {"executable", "respawn", "respawn_delay"}
+    }
+    assert (
+        isinstance(options["executable"], ast.Constant) and options["executable"].value == "anticipation_node"
+    )
+    assert isinstance(options["respawn"], ast.Constant) and options["respawn"].value is True
+    delay = options["respawn_delay"]
+    assert isinstance(delay, ast.Constant) and 0 < delay.value <= 10
+    nodes = [c for c in _calls(tree) if _name(c) in ("Node", "LifecycleNode")]
+    assert len(nodes) == 2 and all(any(kw.arg is None for kw in c.keywords) for c in nodes), (
+        "both get **common"
+    )

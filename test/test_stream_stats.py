@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from accident_anticipation_ros.stream_stats import ERROR, OK, WARN, StreamStats
 
 
@@ -52,3 +54,46 @@ def test_decimated_frames_are_counted_and_a_frame_rate_warning_is_a_warn():
     stats.processed(1.0, 1.0)
     snap = stats.snapshot(200, frame_rate_warning="stream at 5.0 fps is slower than the model's 10 fps")
     assert snap.level == WARN and "slower than the model" in snap.message
+
+
+def test_staleness_from_the_stamp_period_warn_after_two_periods_error_after_the_parameter():
+    stats = StreamStats()
+    assert stats.staleness(now_s=100.0, stale_error_after=3.0) == (OK, "")  # no frame yet
+    for i in range(10):  # a 10 Hz camera: stamps 0.1 s apart, arriving on the node clock at 50 + t
+        stats.arrived(stamp_s=7.0 + i * 0.1, now_s=50.0 + i * 0.1)
+    assert abs(stats.expected_period() - 0.1) < 1e-9
+    last = 50.9
+    assert stats.staleness(last + 0.19, 3.0)[0] == OK  # within two periods
+    level, message = stats.staleness(last + 0.21, 3.0)
+    assert level == WARN and "expected every 0.100 s" in message
+    assert stats.snapshot(200, last + 0.21, 3.0).level == WARN
+    level, message = stats.staleness(last + 3.5, 3.0)
+    assert level == ERROR and "stalled" in message and "stale_error_after 3 s" in message
+    snap = stats.snapshot(200, last + 3.5, 3.0)
+    assert snap.level == ERROR and abs(snap.since_last_frame_s - 3.5) < 1e-9
+    assert abs(snap.expected_period_s - 0.1) < 1e-9
+    stats.arrived(stamp_s=11.5, now_s=last + 3.6)  # the camera is back: OK at once
+    assert stats.staleness(last + 3.65, 3.0) == (OK, "")
+    # A jump back in stamps (a looping bag) says nothing about the period.
+    stats.arrived(stamp_s=0.0, now_s=last + 3.7)
+    assert abs(stats.expected_period() - 0.1) < 1e-9
+
+
+def test_a_period_without_frames_is_ok_while_the_stream_is_not_overdue():
+    stats = StreamStats()
+    for i in range(5):  # 2 Hz camera, diagnostics faster than the frames
+        stats.count("received")
+        stats.arrived(i * 0.5, i * 0.5)
+        stats.processed(1.0, 1.0)
+    stats.snapshot(200, 2.0, 5.0)
+    assert stats.snapshot(200, 2.2, 5.0).level == OK  # no frame in this period, none overdue either
+    assert stats.snapshot(200, 3.1, 5.0).level == WARN
+
+
+def test_staleness_follows_the_clock_it_is_given_not_the_wall_clock():
+    stats = StreamStats()
+    stats.arrived(1.0, now_s=1000.0)
+    stats.arrived(1.1, now_s=1000.1)
+    time.sleep(0.3)  # wall time passes; the given (simulated) clock does not
+    assert stats.staleness(1000.15, 1.0) == (OK, "")
+    assert stats.staleness(1002.0, 1.0)[0] == ERROR

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 from rosbags.rosbag2 import Reader
 
 from accident_anticipation_ros.bag.errors import BagError
@@ -42,6 +43,7 @@ from accident_anticipation_ros.stamps import (
 log = logging.getLogger(__name__)
 
 STORAGE_SUFFIXES = (".mcap", ".db3")
+STORAGE_IDS = ("mcap", "sqlite3")
 
 
 # ---------------------------------------------------------------------------------------------- opening
@@ -67,6 +69,8 @@ def open_bag(path: Path | str) -> Iterator[Reader]:
         path = files[0]  # a bag whose recording stopped before metadata.yaml was written
     if path.is_file() and path.suffix not in STORAGE_SUFFIXES:
         raise BagError(f"{path} is not a rosbag2 bag: expected a bag directory or a .mcap/.db3 file")
+    if path.is_dir():
+        _check_storage_id(path)
     try:
         reader = Reader(path)
         reader.open()
@@ -79,6 +83,20 @@ def open_bag(path: Path | str) -> Iterator[Reader]:
     finally:
         with contextlib.suppress(Exception):
             reader.close()
+
+
+def _check_storage_id(bag: Path) -> None:
+    """A bag of a storage plugin rosbags cannot read is named as such, not as a corrupt file."""
+    try:
+        meta = yaml.safe_load((bag / "metadata.yaml").read_text())
+        storage = meta["rosbag2_bagfile_information"]["storage_identifier"]
+    except Exception:  # noqa: BLE001 - a broken metadata.yaml is reported by the Reader below
+        return
+    if storage not in STORAGE_IDS:
+        raise BagError(
+            f"bag {bag}: storage {storage!r} (storage_identifier in metadata.yaml) is not supported; "
+            f"this package reads {' and '.join(STORAGE_IDS)} bags (convert with `ros2 bag convert`)"
+        )
 
 
 def bag_topics(reader: Reader) -> dict[str, str]:

@@ -52,6 +52,7 @@ except ImportError:  # Humble
 if TYPE_CHECKING:  # the runtime is imported in on_configure / on_activate
     from accident_anticipation_ros.runtime.session import RiskResult
 
+_STALE_CHECK_PERIOD = 0.05  # seconds (node clock) between staleness checks
 _DIAG_LEVELS = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
 
@@ -71,6 +72,7 @@ class Camera:
     last_overlay: float = -math.inf
     qos_warned: bool = False
     fps_warned: bool = False
+    diag_level: int = 0  # the level last published in /diagnostics
 
 
 class AnticipationNode(LifecycleNode):
@@ -93,7 +95,9 @@ class AnticipationNode(LifecycleNode):
         self._info_pub = None
         self._diag_pub = None
         self._diag_timer = None
+        self._stale_timer = None
         self._session_config = None
+        self._loaded_model = None  # runtime.model_trust.TrustedModel of the last configure
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -130,7 +134,14 @@ class AnticipationNode(LifecycleNode):
         # The runtime is imported here so that a bad install surfaces as a FAILURE with its reason.
         from accident_anticipation_ros.runtime.errors import BackendError
         from accident_anticipation_ros.runtime.factory import create_backend
+        from accident_anticipation_ros.runtime.model_trust import verify_model_file
 
+        try:
+            trusted = verify_model_file(p.model_path, p.model_sha256)
+        except BackendError as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        self._note_model_change(trusted)
         try:
             options = {"threads": p.num_threads} if p.num_threads else {}
             self.backend = create_backend(p.model_path, p.backend, **options)
@@ -162,13 +173,25 @@ class AnticipationNode(LifecycleNode):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.get_logger().info(
             f"configured: model '{info.model_name}' ({info.input_width}x{info.input_height}, "
-            f"{info.fps:g} fps) on {self.backend.name}, warm-up {warm_ms:.0f} ms; cameras: "
+            f"{info.fps:g} fps) on {self.backend.name}, warm-up {warm_ms:.0f} ms; file sha256 "
+            f"{trusted.sha256[:12]}... ({'matches the ' + trusted.source if trusted.verified else 'unchecked'}); "
+            "cameras: "
             + ", ".join(
                 f"{c.name} <- {c.topic}{' (compressed)' if c.compressed else ''}"
                 for c in self.cameras.values()
             )
         )
         return TransitionCallbackReturn.SUCCESS
+
+    def _note_model_change(self, trusted) -> None:
+        """Warn when the file at the same path is not the one loaded at the last configure."""
+        last = self._loaded_model
+        if last is not None and last.path == trusted.path and last.sha256 != trusted.sha256:
+            self.get_logger().warning(
+                f"model file {trusted.path} changed since the last configure "
+                f"(sha256 {last.sha256[:12]}... -> {trusted.sha256[:12]}...)"
+            )
+        self._loaded_model = trusted
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         from accident_anticipation_ros.runtime.preprocessing import Preprocessor
@@ -196,6 +219,9 @@ class AnticipationNode(LifecycleNode):
         self._worker.start()
         self._publish_info()
         self._diag_timer = self.create_timer(p.diagnostics_period, self._publish_diagnostics)
+        self._stale_timer = self.create_timer(
+            min(p.diagnostics_period, _STALE_CHECK_PERIOD), self._watch_staleness
+        )
         self.get_logger().info("active: subscribed to " + ", ".join(c.topic for c in self.cameras.values()))
         return TransitionCallbackReturn.SUCCESS
 
@@ -262,6 +288,8 @@ class AnticipationNode(LifecycleNode):
     def _on_image(self, cam: Camera, msg) -> None:
         """Subscription callback: hand the frame over and return at once (newest frame wins)."""
         cam.stats.count("received")
+        stamp = msg.header.stamp
+        cam.stats.arrived(stamp.sec + stamp.nanosec * 1e-9, self._now())
         if self._slots is not None and self._slots.put(cam.name, (msg, time.monotonic())):
             cam.stats.count("dropped")
 
@@ -368,12 +396,31 @@ class AnticipationNode(LifecycleNode):
         msg.cameras = list(self.cameras)
         self._info_pub.publish(msg)
 
+    def _now(self) -> float:
+        """The node clock in seconds: ROS time (``/clock`` under ``use_sim_time``)."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _watch_staleness(self) -> None:
+        """Publish diagnostics at once when a camera becomes overdue or stalled (not a period later)."""
+        now = self._now()
+        for cam in self.cameras.values():
+            if cam.stats.staleness(now, self.params.stale_error_after)[0] > cam.diag_level:
+                self._publish_diagnostics()
+                return
+
     def _publish_diagnostics(self) -> None:
         array = DiagnosticArray()
+        now = self._now()
         array.header.stamp = self.get_clock().now().to_msg()
         for cam in self.cameras.values():
             rate = cam.pipeline.session.frame_rate if cam.pipeline is not None else None
-            s = cam.stats.snapshot(self.params.latency_warn_ms, rate.warning() if rate else "")
+            s = cam.stats.snapshot(
+                self.params.latency_warn_ms,
+                now,
+                self.params.stale_error_after,
+                rate.warning() if rate else "",
+            )
+            cam.diag_level = s.level
             values = {
                 "camera_topic": cam.topic,
                 "backend": self.backend.name if self.backend else "",
@@ -394,6 +441,8 @@ class AnticipationNode(LifecycleNode):
                 "latency_p50_ms": f"{s.latency_p50_ms:.2f}",
                 "latency_p95_ms": f"{s.latency_p95_ms:.2f}",
                 "step_p50_ms": f"{s.step_p50_ms:.2f}",
+                "expected_period_s": f"{s.expected_period_s:.4f}",
+                "since_last_frame_s": f"{s.since_last_frame_s:.4f}",
                 "resets": ", ".join(f"{k}={v}" for k, v in sorted(s.resets.items())) or "none",
             }
             array.status.append(
@@ -429,9 +478,10 @@ class AnticipationNode(LifecycleNode):
             if cam.subscription is not None:
                 self.destroy_subscription(cam.subscription)
                 cam.subscription = None
-        if self._diag_timer is not None:
-            self.destroy_timer(self._diag_timer)
-            self._diag_timer = None
+        for timer in (self._diag_timer, self._stale_timer):
+            if timer is not None:
+                self.destroy_timer(timer)
+        self._diag_timer = self._stale_timer = None
 
     def _release(self) -> None:
         for cam in self.cameras.values():

@@ -55,6 +55,7 @@ from accident_anticipation_ros.runtime.trt_cache import (
     cached_plan_is_current,
     plan_path,
     read_sidecar,
+    verified_plan_bytes,
     write_plan,
 )
 
@@ -207,11 +208,12 @@ class TensorRTBackend(Backend):
         self.plan = plan
         self._lock = threading.Lock()
         self._runtime = trt.Runtime(self._logger)
-        self.engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
+        # Only verified bytes reach TensorRT (trt_cache.verified_plan_bytes: sidecar key and plan sha256).
+        self.engine = self._runtime.deserialize_cuda_engine(verified_plan_bytes(plan, self.key))
         if self.engine is None and self.key is not None and not built:  # a damaged cache entry
             log.warning("cached TensorRT plan %s does not deserialize: rebuilding it", plan)
             self._build(path, plan, info, workspace_mb)
-            self.engine = self._runtime.deserialize_cuda_engine(plan.read_bytes())
+            self.engine = self._runtime.deserialize_cuda_engine(verified_plan_bytes(plan, self.key))
         if self.engine is None:
             raise BackendError(
                 f"{plan}: TensorRT cannot deserialize this plan (built for another TensorRT or GPU?); "

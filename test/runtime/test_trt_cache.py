@@ -15,6 +15,7 @@ from accident_anticipation_ros.runtime.trt_cache import (
     plan_path,
     read_sidecar,
     sidecar_path,
+    verified_plan_bytes,
     write_plan,
     write_sidecar,
 )
@@ -89,3 +90,58 @@ def test_model_info_survives_the_sidecar_exactly(tmp_path, tsd_test):
     write_sidecar(plan, info, None)
     assert read_sidecar(plan) == (info, None)
     assert isinstance(read_sidecar(plan)[0], ModelInfo)
+
+
+def test_a_written_plan_verifies_and_its_bytes_are_what_tensorrt_gets(tmp_path, toy_onnx):
+    info = read_model_info(toy_onnx)
+    plan = plan_path(tmp_path, info.model_name, KEY)
+    write_plan(plan, b"serialized engine", info, KEY)
+    assert verified_plan_bytes(plan, KEY) == b"serialized engine"
+    assert verified_plan_bytes(plan) == b"serialized engine"  # a plan passed by path: no key to compare
+
+
+def test_a_tampered_plan_is_refused_before_deserialisation_and_the_cache_entry_is_stale(tmp_path, toy_onnx):
+    info = read_model_info(toy_onnx)
+    plan = plan_path(tmp_path, info.model_name, KEY)
+    write_plan(plan, b"serialized engine", info, KEY)
+    plan.write_bytes(b"serialized engine + injected code")
+    with pytest.raises(BackendError, match=r"\(tampered or damaged\); refusing to deserialise"):
+        verified_plan_bytes(plan, KEY)
+    assert not cached_plan_is_current(plan, KEY)  # the backend rebuilds it instead of loading it
+
+
+def test_a_tampered_sidecar_is_refused(tmp_path, toy_onnx):
+    import json
+
+    info = read_model_info(toy_onnx)
+    plan = plan_path(tmp_path, info.model_name, KEY)
+    write_plan(plan, b"serialized engine", info, KEY)
+    data = json.loads(sidecar_path(plan).read_text())
+    other = dict(data, engine_key=dataclasses.replace(KEY, gpu="another GPU").to_json())
+    sidecar_path(plan).write_text(json.dumps(other))
+    with pytest.raises(BackendError, match="engine key .* is not the expected"):
+        verified_plan_bytes(plan, KEY)
+    assert not cached_plan_is_current(plan, KEY)
+    # A sidecar rewritten to match a replaced plan but without its hash is refused too.
+    sidecar_path(plan).write_text(json.dumps(dict(data, plan_sha256=None)))
+    with pytest.raises(BackendError, match="records no plan_sha256"):
+        verified_plan_bytes(plan)
+    sidecar_path(plan).write_text(json.dumps(dict(data, plan_sha256="0" * 64)))
+    with pytest.raises(BackendError, match="refusing to deserialise"):
+        verified_plan_bytes(plan, KEY)
+
+
+def test_tensorrt_deserialises_only_verified_bytes():
+    """Every deserialize_cuda_engine call in the package takes verified_plan_bytes(...) (source check:
+    the call itself needs TensorRT and a GPU)."""
+    import re
+    from pathlib import Path
+
+    import accident_anticipation_ros
+
+    root = Path(accident_anticipation_ros.__file__).parent
+    calls = []
+    for path in root.rglob("*.py"):
+        calls += re.findall(r"deserialize_cuda_engine\(([^)]*\)?)", path.read_text())
+    assert calls, "no deserialize_cuda_engine call found: the check is stale"
+    assert all(arg.startswith("verified_plan_bytes(") for arg in calls), calls
