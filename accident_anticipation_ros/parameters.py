@@ -44,6 +44,7 @@ class NodeParams:
     diagnostics_period: float = 1.0
     latency_warn_ms: float = 200.0
     autostart: bool = True
+    debug_step_delay_ms: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.backend in BACKENDS, "backend", f"must be one of {BACKENDS}, got {self.backend!r}")
@@ -93,6 +94,11 @@ class NodeParams:
         )
         _check(
             self.overlay_max_width >= 64, "overlay_max_width", f"must be >= 64, got {self.overlay_max_width}"
+        )
+        _check(
+            math.isfinite(self.debug_step_delay_ms) and self.debug_step_delay_ms >= 0,
+            "debug_step_delay_ms",
+            f"must be >= 0 milliseconds (0 = off), got {self.debug_step_delay_ms}",
         )
         _check(
             self.diagnostics_period > 0, "diagnostics_period", f"must be > 0, got {self.diagnostics_period}"
@@ -146,6 +152,8 @@ DESCRIPTIONS: dict[str, str] = {
     "diagnostics_period": "seconds between /diagnostics messages",
     "latency_warn_ms": "diagnostics go WARN when the p95 latency exceeds this (milliseconds)",
     "autostart": "configure and activate on start (false: wait for lifecycle transitions)",
+    "debug_step_delay_ms": "testing/benchmarking only: sleep this long before every model step, to act as "
+    "a slower model (drops, latency); 0 = off, never set it in production",
 }
 
 
