@@ -20,7 +20,9 @@ def test_same_outputs_as_the_inner_backend_and_at_least_the_delay(tsd_test):
     assert delayed.info == plain.info and delayed.name == "onnxruntime"
     assert "30 ms step delay" in delayed.describe()
     rng = np.random.default_rng(0)
-    images = rng.standard_normal((3, 1, 3, plain.info.input_height, plain.info.input_width)).astype(np.float32)
+    images = rng.standard_normal((3, 1, 3, plain.info.input_height, plain.info.input_width)).astype(
+        np.float32
+    )
     sa, sb = plain.init_state(), delayed.init_state()
     for image in images:
         started = time.monotonic()
