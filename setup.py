@@ -17,6 +17,7 @@ setup(
         (
             "share/accident_anticipation_ros/msg",
             ["msg/AccidentRisk.msg", "msg/AnticipationInfo.msg", "msg/AccidentLabel.msg"],
-        )
+        ),
+        ("share/accident_anticipation_ros/config", ["config/fastdds_large_images.xml"]),
     ],
 )

@@ -5,8 +5,10 @@ One run, three measurements on the same frames:
 2. transport: an echo process answers each image with its header, so publish -> reply measures DDS
    for the image plus a small message back (the node's path without the model);
 3. end to end: the real ``anticipation_node`` process; publish -> AccidentRisk received here.
-The node runs with its defaults (best-effort, depth 1); frames go out at ``rate`` Hz. This is the
-library of ``accident-anticipation bench-node``.
+The node runs with its defaults (best-effort, depth 1); frames (rgb8 Image or JPEG CompressedImage)
+go out at ``rate`` Hz from a reliable publisher. The node's own accounting from /diagnostics is
+reported beside: frames received, dropped (newest frame wins) and lost in transport (DDS
+``message_lost``). This is the library of ``accident-anticipation bench-node``.
 """
 
 from __future__ import annotations
@@ -21,15 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from accident_anticipation_ros.package_files import find_installed, installed_executable
+from accident_anticipation_ros.dds_profile import PROFILE_VARS, without_profile
+from accident_anticipation_ros.package_files import installed_executable
 
-LARGE_IMAGE_PROFILE = "share/config/fastdds_large_images.xml"  # shared-memory segments for images > 0.5 MB
 ECHO = "from accident_anticipation_ros.bench_node import echo_images; echo_images()"  # the echo process
-
-
-def large_image_profile() -> Path:
-    """The package's Fast DDS profile for large images (``config/fastdds_large_images.xml``)."""
-    return find_installed(LARGE_IMAGE_PROFILE, Path.is_file)
 
 
 def _frames(n: int, height: int, width: int) -> list[np.ndarray]:
@@ -56,21 +53,47 @@ def raw_step_ms(model: Path, frames: list[np.ndarray]) -> np.ndarray:
     return np.asarray(times)
 
 
+ENCODINGS = ("rgb8", "jpeg")
+
+
+def _topic(encoding: str) -> str:
+    return "/bench/image_raw/compressed" if encoding == "jpeg" else "/bench/image_raw"
+
+
 def run(
-    model: Path, rate: float, seconds: float, width: int, height: int, fastdds_profile: Path | None = None
+    model: Path,
+    rate: float,
+    seconds: float,
+    width: int,
+    height: int,
+    fastdds_profile: Path | None = None,
+    encoding: str = "rgb8",
 ) -> dict:
     """Measure and return the JSON-able summary (see the module docstring).
 
-    ``fastdds_profile``: Fast DDS XML profile for every process of the run (None: Fast DDS defaults);
-    set in this process's environment before any participant exists.
+    Args:
+        model: ONNX model the node runs.
+        rate: Camera rate (Hz) of the publisher.
+        seconds: Length of each phase.
+        width: Frame width.
+        height: Frame height.
+        fastdds_profile: Fast DDS XML profile for every process of the run (None: Fast DDS defaults);
+            set in this process's environment before any participant exists.
+        encoding: ``rgb8`` (sensor_msgs/Image) or ``jpeg`` (CompressedImage on ``.../compressed``).
     """
+    if encoding not in ENCODINGS:
+        raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
     if fastdds_profile is not None:
-        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(Path(fastdds_profile).resolve())
+        os.environ.update({var: str(Path(fastdds_profile).resolve()) for var in PROFILE_VARS})
+    else:
+        without_profile(os.environ)
+    import cv2
     import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Header
 
     from accident_anticipation_ros.conversions import rgb_to_image
@@ -79,6 +102,7 @@ def run(
     n = max(20, int(rate * seconds))
     frames = _frames(n, height, width)
     step = raw_step_ms(model, frames)
+    topic = _topic(encoding)
 
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     env.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
@@ -89,20 +113,33 @@ def run(
     executor.add_node(node)
     sent: dict[int, float] = {}
     arrived: dict[int, float] = {}
+    node_totals: dict[str, str] = {}
 
     def on_reply(msg) -> None:
         arrived[msg.header.stamp.sec if hasattr(msg, "header") else msg.stamp.sec] = time.perf_counter()
 
-    pub = node.create_publisher(
-        Image, "/bench/image_raw", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-    )
+    def on_diagnostics(msg) -> None:
+        for status in msg.status:
+            if status.hardware_id == "bench":
+                node_totals.update({kv.key: kv.value for kv in status.values})
+
+    if encoding == "jpeg":
+        image_cls = CompressedImage
+        msgs = []
+        for f in frames:
+            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            msgs.append(CompressedImage(format="jpeg", data=buf.tobytes()))
+    else:
+        image_cls = Image
+        msgs = [rgb_to_image(f, encoding="rgb8") for f in frames]
+    pub = node.create_publisher(image_cls, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
     node.create_subscription(Header, "/bench/echo", on_reply, 100)
     node.create_subscription(AccidentRisk, "/accident_anticipation/bench/risk", on_reply, 100)
-    msgs = [rgb_to_image(f, encoding="rgb8") for f in frames]
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
 
     def phase(proc: subprocess.Popen, wait_topic: str) -> tuple[np.ndarray, int]:
         deadline = time.monotonic() + 60
-        while node.count_subscribers("/bench/image_raw") == 0 or node.count_publishers(wait_topic) == 0:
+        while node.count_subscribers(topic) == 0 or node.count_publishers(wait_topic) == 0:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"bench-node: {proc.args[2:]} did not come up (exit code {proc.poll()})")
             executor.spin_once(timeout_sec=0.05)
@@ -116,7 +153,7 @@ def run(
             pub.publish(msg)
             while time.perf_counter() < start + (i + 1) * period:
                 executor.spin_once(timeout_sec=max(0.0, start + (i + 1) * period - time.perf_counter()))
-        end = time.perf_counter() + 2.0
+        end = time.perf_counter() + 2.0  # replies drain; the node's diagnostics (1 s period) catch up
         while time.perf_counter() < end:
             executor.spin_once(timeout_sec=0.05)
         lat = [(arrived[k] - sent[k]) * 1e3 for k in sorted(arrived) if k in sent]
@@ -124,9 +161,9 @@ def run(
 
     exe = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        echo = subprocess.Popen([exe, "-c", ECHO], env=env, cwd=tmp)
+        echo = subprocess.Popen([exe, "-c", ECHO, encoding], env=env, cwd=tmp)
         try:
-            transport, _ = phase(echo, "/bench/echo")
+            transport, echoed = phase(echo, "/bench/echo")
         finally:
             echo.terminate()
             echo.wait(10)
@@ -140,7 +177,7 @@ def run(
             "-p",
             "backend:=onnxruntime",
             "-p",
-            "camera_topics:=['/bench/image_raw']",
+            f"camera_topics:=['{topic}']",
             "-p",
             "overlay_rate:=0.0",
         ]
@@ -159,20 +196,30 @@ def run(
     def pct(a: np.ndarray, q: float) -> float:
         return float(np.percentile(a, q)) if a.size else float("nan")
 
+    def total(key: str) -> int:
+        return int(node_totals.get(key, -1))
+
     step_p50, transport_p50, e2e_p50 = pct(step, 50), pct(transport, 50), pct(e2e, 50)
     return {
         "model": model.name,
         "input_hz": rate,
-        "frame": f"{width}x{height} rgb8",
+        "frame": f"{width}x{height} {encoding}",
+        "frame_bytes": len(msgs[0].data),
         "frames_sent": n,
         "step_p50_ms": step_p50,
         "step_p95_ms": pct(step, 95),
+        "transport_echoed": echoed,
         "transport_p50_ms": transport_p50,
         "transport_p95_ms": pct(transport, 95),
         "e2e_p50_ms": e2e_p50,
         "e2e_p95_ms": pct(e2e, 95),
         "processed": processed,
         "processed_fps": processed / (n / rate),
+        # the node's own accounting (its last /diagnostics; -1 if none arrived)
+        "node_frames_received": total("frames_received"),
+        "node_frames_processed": total("frames_processed"),
+        "node_frames_dropped": total("frames_dropped"),
+        "node_frames_lost_in_transport": total("frames_lost_in_transport"),
         "e2e_over_step_plus_transport": e2e_p50 / (step_p50 + transport_p50),
         "e2e_p95_over_p50": pct(e2e, 95) / e2e_p50,
         "fastdds_profile": Path(fastdds_profile).name if fastdds_profile is not None else "default",
@@ -180,19 +227,23 @@ def run(
 
 
 def echo_images() -> int:
-    """Answer every image on /bench/image_raw with its header on /bench/echo (the transport baseline)."""
+    """Answer every image on the bench topic with its header on /bench/echo (the transport baseline).
+
+    ``sys.argv[1]`` is the encoding (``rgb8`` or ``jpeg``), as :func:`run` starts it.
+    """
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Header
 
+    encoding = sys.argv[1] if len(sys.argv) > 1 else "rgb8"
     rclpy.init()
     node = rclpy.create_node("bench_node_echo")
     pub = node.create_publisher(Header, "/bench/echo", 100)
     node.create_subscription(
-        Image,
-        "/bench/image_raw",
+        CompressedImage if encoding == "jpeg" else Image,
+        _topic(encoding),
         lambda m: pub.publish(m.header),
         QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT),
     )

@@ -50,6 +50,7 @@ def run_demo(
     from accident_anticipation_ros.evaluate_bag import evaluate_bags, write_report
     from accident_anticipation_ros.render import overlay_frames, write_video
     from accident_anticipation_ros.replay import replay_dds
+    from accident_anticipation_ros.replay_accounting import describe
     from accident_anticipation_ros.training.datasets import iter_clips
     from accident_anticipation_ros.training.synth.config import make_config, split_counts
     from accident_anticipation_ros.training.synth.preview import write_previews
@@ -87,6 +88,7 @@ def run_demo(
         f"    {summary.frames} frames published, {summary.risk_messages} AccidentRisk received, "
         f"{summary.dropped} dropped by the node, {summary.wall_s:.1f} s"
     )
+    log("    " + describe(summary.missing, summary.frames).replace("\n", "\n    "))
 
     t = step("evaluation")
     ev = evaluate_bags([recording])

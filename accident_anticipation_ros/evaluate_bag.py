@@ -5,6 +5,9 @@ clip's frames with the risk messages (``bag.reader.read_risk_bag``), and compute
 the UString protocol and their corrected variants with ``metrics.evaluate``. A frame the node dropped
 has no risk message: it takes the last probability the node published before it (what a consumer of
 the stream saw at that moment; 0 before the first), and the number of such frames is reported.
+
+A replay that lost frames changes the metrics: :func:`check_missing` fails an evaluation whose share
+of frames without a risk message exceeds a limit (``evaluate-bag --max-missing``, default 0).
 """
 
 from __future__ import annotations
@@ -29,6 +32,25 @@ class Evaluation:
     latency_p95_ms: float = float("nan")
     processed_fps: float = float("nan")
 
+    @property
+    def missing_by_clip(self) -> dict[str, int]:
+        """``{clip_id: frames without a risk message}`` of the clips that miss any."""
+        return {c.clip_id: c.dropped for c in self.clips if c.dropped}
+
+    @property
+    def missing_fraction(self) -> float:
+        return self.dropped / self.frames if self.frames else 0.0
+
+    def missing_line(self) -> str:
+        """How many frames have no risk message, and in which clips (one line)."""
+        if not self.dropped:
+            return f"missing frames: none of {self.frames}"
+        clips = ", ".join(f"{k} ({n})" for k, n in self.missing_by_clip.items())
+        return (
+            f"missing frames: {self.dropped} of {self.frames} ({100 * self.missing_fraction:.2f} %) "
+            f"have no AccidentRisk, in clips {clips}"
+        )
+
     def summary(self) -> dict:
         positives = sum(c.positive for c in self.clips)
         return {
@@ -38,11 +60,28 @@ class Evaluation:
             "positives": positives,
             "negatives": len(self.clips) - positives,
             "frames": self.frames,
-            "dropped_frames": self.dropped,
+            "dropped_frames": self.dropped,  # frames without a risk message (= missing_frames)
+            "missing_frames": self.dropped,
+            "missing_fraction": self.missing_fraction,
+            "missing_by_clip": self.missing_by_clip,
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,
             "processed_fps": self.processed_fps,
         }
+
+
+class TooManyMissing(ValueError):
+    """More frames of a recording lack a risk message than the evaluation allows."""
+
+
+def check_missing(ev: Evaluation, max_missing: float) -> None:
+    """Raise TooManyMissing if the share of frames without a risk message exceeds ``max_missing``."""
+    if ev.missing_fraction > max_missing:
+        raise TooManyMissing(
+            f"{ev.missing_line()}; above --max-missing {max_missing:g}. The metrics would not be those of "
+            "the bag's frames: replay losslessly (accident-anticipation replay, see its missing-frame "
+            "list) or allow a share with --max-missing"
+        )
 
 
 def filled_scores(clip) -> np.ndarray:
@@ -190,7 +229,7 @@ def write_report(ev: Evaluation, out: Path) -> Path:
             "clips (positive / negative)",
             f"{summary['clips']} ({summary['positives']} / {summary['negatives']})",
         ),
-        ("frames (dropped by the node)", f"{summary['frames']} ({summary['dropped_frames']})"),
+        ("frames (without a risk message)", f"{summary['frames']} ({summary['missing_frames']})"),
         ("node latency p50 / p95 (ms)", f"{summary['latency_p50_ms']:.1f} / {summary['latency_p95_ms']:.1f}"),
         ("processed fps", f"{summary['processed_fps']:.1f}"),
     ]
@@ -203,7 +242,8 @@ def write_report(ev: Evaluation, out: Path) -> Path:
         "|---|---|",
     ]
     lines += [f"| {k} | {v} |" for k, v in rows]
-    lines += ["", "![precision-recall](pr_curve.png)", "", "Per-clip risk curves: `curves/`.", ""]
+    lines += ["", ev.missing_line() + ".", ""]
+    lines += ["![precision-recall](pr_curve.png)", "", "Per-clip risk curves: `curves/`.", ""]
     (out / "summary.md").write_text("\n".join(lines))
     return out
 

@@ -47,6 +47,7 @@ class NodeParams:
     latency_warn_ms: float = 200.0
     stale_error_after: float = 5.0
     autostart: bool = True
+    debug_step_delay_ms: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.backend in BACKENDS, "backend", f"must be one of {BACKENDS}, got {self.backend!r}")
@@ -96,6 +97,11 @@ class NodeParams:
         )
         _check(
             self.overlay_max_width >= 64, "overlay_max_width", f"must be >= 64, got {self.overlay_max_width}"
+        )
+        _check(
+            math.isfinite(self.debug_step_delay_ms) and self.debug_step_delay_ms >= 0,
+            "debug_step_delay_ms",
+            f"must be >= 0 milliseconds (0 = off), got {self.debug_step_delay_ms}",
         )
         _check(
             self.diagnostics_period > 0, "diagnostics_period", f"must be > 0, got {self.diagnostics_period}"
@@ -161,6 +167,8 @@ DESCRIPTIONS: dict[str, str] = {
     "stale_error_after": "diagnostics go ERROR for a camera silent this long (seconds, node clock); "
     "WARN already after two expected frame periods (from the header stamps)",
     "autostart": "configure and activate on start (false: wait for lifecycle transitions)",
+    "debug_step_delay_ms": "testing/benchmarking only: sleep this long before every model step, to act as "
+    "a slower model (drops, latency); 0 = off, never set it in production",
 }
 
 

@@ -6,6 +6,15 @@ starts with ``--model``); the node's AccidentRisk, overlay, info and /diagnostic
 with the bag's ground truth (AccidentLabel), into an mcap bag. It ends when the bag has been played
 and the node's outputs have drained.
 
+Lossless by construction: the whole path is reliable (this publisher; the node started with
+``reliability:=reliable`` and a queue deeper than the window; the recorder), and the replay waits
+for the node: at most ``ahead`` frames are published beyond the last one the node answered. With
+``ahead=1`` (the default) each frame waits for the previous one's answer, so the node never drops
+one; more pipelines transport with inference, but a frame that arrives while the worker still
+publishes the previous answer's overlay replaces the waiting one (a counted drop). A frame unanswered
+after ``answer_timeout`` seconds is given up and listed. The summary lists every bag frame without
+an AccidentRisk with its clip, stamp and reason (:mod:`accident_anticipation_ros.replay_accounting`).
+
 ``--offline``: the same ``StreamPipeline`` (conversion, ``StreamSession``, message fields) the node
 runs, over every frame of the bag without DDS (no drops: the reference for large evaluations); it
 writes the same topics.
@@ -22,6 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accident_anticipation_ros.package_files import installed_executable
+from accident_anticipation_ros.replay_accounting import (
+    CONVERSION,
+    NON_FINITE,
+    MissingFrame,
+    clip_finder,
+    missing_frames,
+)
 
 DEFAULT_NODE = "accident_anticipation"
 
@@ -37,6 +53,7 @@ class ReplaySummary:
     overlays: int
     dropped: int
     wall_s: float
+    missing: tuple = ()  # replay_accounting.MissingFrame of every frame without an AccidentRisk
 
 
 # ------------------------------------------------------------------------------------------ recording
@@ -92,14 +109,22 @@ def replay_dds(
     overlay_rate: float = 0.0,
     timeout: float = 60.0,
     drain_s: float = 1.5,
+    ahead: int = 1,
+    answer_timeout: float = 10.0,
 ) -> ReplaySummary:
-    """Play ``bag``'s camera into the node over DDS and record its outputs into ``out`` (see module doc)."""
+    """Play ``bag``'s camera into the node over DDS and record its outputs into ``out`` (see module doc).
+
+    ``ahead``: frames published beyond the node's last answer (>= 1); ``answer_timeout``: seconds
+    without an answer after which the oldest unanswered frame is given up (listed as missing).
+    """
     import os
 
     import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import CompressedImage, Image
 
     from accident_anticipation_ros.bag.reader import find_image_topic, open_bag
@@ -109,6 +134,8 @@ def replay_dds(
     from accident_anticipation_ros.parameters import camera_name_from_topic
     from accident_anticipation_ros.stamps import cdr_header_stamp_ns, ns_to_seconds
 
+    if ahead < 1:
+        raise ValueError(f"ahead must be >= 1, got {ahead}")
     label_topic = label_topic or DEFAULT_LABEL_TOPIC
     started = time.monotonic()
     with open_bag(bag) as reader:
@@ -117,16 +144,19 @@ def replay_dds(
         messages = [
             (c.topic, c.msgtype, t, bytes(raw)) for c, t, raw in reader.messages(connections=connections)
         ]
+        clip_of = _clip_finder(reader, label_topic)
     camera = camera_name_from_topic(topic)
     frames = [m for m in messages if m[0] == topic]
     if not frames:
         raise RuntimeError(f"bag {bag} has no messages on {topic}")
+    stamps = [cdr_header_stamp_ns(m[3]) for m in frames]
+    index_of = {stamp: i for i, stamp in enumerate(stamps)}
 
     recorder = Recorder(out)
     proc = log = None
     if model is not None:
         try:
-            proc, log = _start_node(model, backend, topic, node_name, overlay_rate, out)
+            proc, log = _start_node(model, backend, topic, node_name, overlay_rate, out, depth=4 * ahead + 10)
         except RuntimeError:
             recorder.close()
             raise
@@ -137,18 +167,37 @@ def replay_dds(
     executor.add_node(node)
     inbox: queue.Queue = queue.Queue()
     last_risk = [time.monotonic()]
-    risk_count = [0]
+    answers: dict[int, int] = {}  # stamp_ns -> frames_dropped of the node's AccidentRisk
+    resolved = [-1]  # index of the newest frame answered or given up (the node answers in order)
+    resolved_lock = threading.Lock()
 
     def record(out_topic: str, out_type: str, is_risk: bool = False):
         def callback(data: bytes) -> None:
             inbox.put((out_topic, out_type, bytes(data)))
             if is_risk:
+                risk = deserialize_message(bytes(data), AccidentRisk)
+                stamp = cdr_header_stamp_ns(bytes(data))
+                answers[stamp] = int(risk.frames_dropped)
+                with resolved_lock:
+                    resolved[0] = max(resolved[0], index_of.get(stamp, -1))
                 last_risk[0] = time.monotonic()
-                risk_count[0] += 1
 
         return callback
 
+    skipped = [0]  # frames the node counted as bad or non-finite: they get no answer
+
+    def on_diagnostics(data: bytes) -> None:
+        inbox.put(("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", bytes(data)))
+        for status in deserialize_message(bytes(data), DiagnosticArray).status:
+            if status.hardware_id == camera:
+                values = {kv.key: kv.value for kv in status.values}
+                total = int(values.get("bad_frames", 0)) + int(values.get("non_finite_outputs", 0))
+                with resolved_lock:  # the oldest unanswered frames are those (the node works in order)
+                    resolved[0] = min(resolved[0] + total - skipped[0], k_published[0] - 1)
+                    skipped[0] = total
+
     prefix = f"/{node_name}/{camera}"
+    k_published = [0]  # frames published so far
     node.create_subscription(
         AccidentRisk,
         f"{prefix}/risk",
@@ -163,12 +212,10 @@ def replay_dds(
         QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE),
         raw=True,
     )
-    from diagnostic_msgs.msg import DiagnosticArray
-
     node.create_subscription(
         DiagnosticArray,
         "/diagnostics",
-        record("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"),
+        on_diagnostics,
         50,
         raw=True,
     )
@@ -184,7 +231,7 @@ def replay_dds(
     )
     image_cls = CompressedImage if msgtype.endswith("CompressedImage") else Image
     pub = node.create_publisher(
-        image_cls, topic, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        image_cls, topic, QoSProfile(depth=4 * ahead + 10, reliability=ReliabilityPolicy.RELIABLE)
     )
 
     stop = threading.Event()
@@ -215,17 +262,38 @@ def replay_dds(
                 )
             time.sleep(0.05)
         time.sleep(0.5)  # let discovery settle both ways before the first frame
+        _warn_if_best_effort(node, topic)
+
+        def wait_for_answers(upto: int) -> None:
+            """Until every frame up to index ``upto`` is answered or given up (``answer_timeout``)."""
+            progress, last = time.monotonic(), resolved[0]
+            while resolved[0] < upto:
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"anticipation_node exited with code {proc.returncode}; see {log}")
+                if resolved[0] != last:
+                    progress, last = time.monotonic(), resolved[0]
+                elif time.monotonic() - progress > answer_timeout:  # give the oldest up: listed later
+                    with resolved_lock:
+                        resolved[0] += 1
+                    progress, last = time.monotonic(), resolved[0]
+                time.sleep(0.002)
+                drain_inbox()
+
         t_bag0, t_wall0 = messages[0][2], time.monotonic()
         for out_topic, _, t_ns, data in messages:
             wait = t_wall0 + ns_to_seconds(t_ns - t_bag0) / rate - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             if out_topic == topic:
+                wait_for_answers(k_published[0] - ahead)  # at most `ahead` frames beyond the last answer
+                last_risk[0] = time.monotonic()
                 pub.publish(data)
+                k_published[0] += 1
             else:  # the ground truth goes straight into the recording, at its bag time
                 recorder.write(label_topic, ACCIDENT_LABEL, t_ns, data)
             drain_inbox()
-        end = time.monotonic() + 30.0
+        wait_for_answers(len(frames) - 1)
+        end = time.monotonic() + 30.0  # overlays and diagnostics after the last answer
         while time.monotonic() < end and time.monotonic() - last_risk[0] < drain_s:
             time.sleep(0.05)
         drain_inbox()
@@ -243,6 +311,8 @@ def replay_dds(
             except subprocess.TimeoutExpired:
                 proc.kill()
     dropped = _sum_dropped(recorder, f"{prefix}/risk", out)
+    unanswered = [i for i, stamp in enumerate(stamps) if stamp not in answers]
+    errors = _conversion_errors([frames[i] for i in unanswered], unanswered)
     return ReplaySummary(
         out=Path(out),
         camera=camera,
@@ -251,7 +321,47 @@ def replay_dds(
         overlays=recorder.counts.get(f"{prefix}/overlay", 0),
         dropped=dropped,
         wall_s=time.monotonic() - started,
+        missing=tuple(missing_frames(stamps, answers, errors, clip_of)),
     )
+
+
+def _clip_finder(reader, label_topic: str):
+    """``stamp -> clip_id`` from the bag's labels; every stamp maps to ``""`` in a bag without them."""
+    from accident_anticipation_ros.bag.reader import read_labels
+
+    if not any(c.topic == label_topic for c in reader.connections):
+        return lambda _: ""
+    return clip_finder(read_labels(reader, label_topic))
+
+
+def _conversion_errors(frames: list[tuple], indices: list[int]) -> dict[int, str]:
+    """``{index: reason}`` of the given bag frames that cannot be converted (the node skips those too)."""
+    from accident_anticipation_ros.bag.types import COMPRESSED_IMAGE, get_package_typestore
+    from accident_anticipation_ros.conversions import ConversionError, compressed_to_rgb, image_to_rgb
+
+    store, errors = get_package_typestore(), {}
+    for i, (_, msgtype, _, data) in zip(indices, frames, strict=True):
+        try:
+            msg = store.deserialize_cdr(data, msgtype)
+            (compressed_to_rgb if msgtype == COMPRESSED_IMAGE else image_to_rgb)(msg)
+        except ConversionError as exc:
+            errors[i] = CONVERSION + str(exc)
+        except Exception as exc:  # noqa: BLE001 - undecodable CDR: the node never sees a message
+            errors[i] = f"undecodable message ({type(exc).__name__}: {exc})"
+    return errors
+
+
+def _warn_if_best_effort(node, topic: str) -> None:
+    """A best-effort subscriber (a node not started by replay) may lose frames: say so up front."""
+    from rclpy.qos import ReliabilityPolicy
+
+    for info in node.get_subscriptions_info_by_topic(topic):
+        if info.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT:
+            print(
+                f"replay: warning: {info.node_name} subscribes to {topic} best-effort: frames may be lost "
+                "(they are listed); start it with reliability:=reliable for a lossless replay",
+                file=sys.stderr,
+            )
 
 
 def _sum_dropped(recorder: Recorder, risk_topic: str, out: Path) -> int:
@@ -266,19 +376,31 @@ def _sum_dropped(recorder: Recorder, risk_topic: str, out: Path) -> int:
     return total
 
 
-def _start_node(model: Path, backend: str, topic: str, node_name: str, overlay_rate: float, out: Path):
+def _start_node(
+    model: Path, backend: str, topic: str, node_name: str, overlay_rate: float, out: Path, depth: int = 10
+):
+    import os
+
+    from accident_anticipation_ros.dds_profile import apply_default_profile
 
     if not Path(model).is_file():
         raise RuntimeError(f"model {model} does not exist")
     log_path = Path(str(out).rstrip("/") + ".node.log")
+    env = dict(os.environ)
+    apply_default_profile(env)
     with open(log_path, "w") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen(
-            _node_args(model, backend, topic, node_name, overlay_rate), stdout=log, stderr=subprocess.STDOUT
+            _node_args(model, backend, topic, node_name, overlay_rate, depth),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     return proc, log_path
 
 
-def _node_args(model: Path, backend: str, topic: str, node_name: str, overlay_rate: float) -> list[str]:
+def _node_args(
+    model: Path, backend: str, topic: str, node_name: str, overlay_rate: float, depth: int = 10
+) -> list[str]:
     return [
         sys.executable,
         str(installed_executable()),
@@ -293,6 +415,10 @@ def _node_args(model: Path, backend: str, topic: str, node_name: str, overlay_ra
         f"camera_topics:=['{topic}']",
         "-p",
         f"overlay_rate:={overlay_rate if overlay_rate > 0 else 1000.0}",
+        "-p",
+        "reliability:=reliable",  # with this replay's reliable publisher: no frame lost in transport
+        "-p",
+        f"depth:={depth}",
     ]
 
 
@@ -320,6 +446,7 @@ def replay_offline(
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import StreamSession
+    from accident_anticipation_ros.stamps import cdr_header_stamp_ns
     from accident_anticipation_ros.visualization import draw_result_overlay
 
     label_topic = label_topic or DEFAULT_LABEL_TOPIC
@@ -329,9 +456,11 @@ def replay_offline(
     session = StreamSession(
         engine, params.session_config(), Preprocessor(engine.info, mode=params.preprocess)
     )
-    frames = risk = overlays = bad = 0
+    frames = risk = overlays = 0
+    missing: list[MissingFrame] = []
     with open_bag(bag) as reader:
         topic, _ = find_image_topic(reader, camera_topic)  # before anything is written
+        clip_of = _clip_finder(reader, label_topic)
     camera = camera_name_from_topic(topic)
     pipeline = StreamPipeline(session, camera)
     recorder = Recorder(out)
@@ -350,10 +479,11 @@ def replay_offline(
                 msg = store.deserialize_cdr(raw, conn.msgtype)
                 frame = pipeline.handle_msg(msg)
                 if frame.drop == DROP_BAD_FRAME:
-                    bad += 1
-                    print(f"replay: frame at {t_ns} ns skipped: {frame.error}", file=sys.stderr)
+                    stamp = cdr_header_stamp_ns(bytes(raw))
+                    missing.append(MissingFrame(clip_of(stamp), stamp, CONVERSION + frame.error))
                     continue
                 if not frame.published:  # a non-finite model output: the node publishes nothing either
+                    missing.append(MissingFrame(clip_of(frame.stamp_ns), frame.stamp_ns, NON_FINITE))
                     continue
                 out_msg = Risk(header=msg.header, **frame.risk.as_dict())
                 recorder.write_msg(f"{prefix}/risk", ACCIDENT_RISK, frame.stamp_ns, out_msg)
@@ -373,4 +503,6 @@ def replay_offline(
     finally:
         recorder.close()
         engine.close()
-    return ReplaySummary(Path(out), camera, frames, risk, overlays, 0, time.monotonic() - started)
+    return ReplaySummary(
+        Path(out), camera, frames, risk, overlays, 0, time.monotonic() - started, tuple(missing)
+    )

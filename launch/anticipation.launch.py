@@ -7,14 +7,28 @@ Arguments override the parameter file; a camera_topic ending in /compressed subs
 sensor_msgs/CompressedImage. Several cameras: set camera_topics in your own params_file.
 """
 
+import os
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode, Node
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "accident_anticipation_ros"
+
+# Fast DDS reads the first of these (2.x: Humble, Jazzy; 3.x: Kilted) when a process starts.
+PROFILE_VARS = ["FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE"]
+
+
+def _large_image_profile(context):
+    """The package's Fast DDS profile (8 MiB shared-memory segments for large frames) for every process
+    this launch starts, unless the environment names one (even empty: Fast DDS's own defaults)."""
+    if any(var in os.environ for var in PROFILE_VARS):
+        return []
+    profile = os.path.join(FindPackageShare(PACKAGE).perform(context), "config", "fastdds_large_images.xml")
+    return [SetEnvironmentVariable(var, profile) for var in PROFILE_VARS]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -61,6 +75,7 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [
             *args,
+            OpaqueFunction(function=_large_image_profile),
             Node(condition=UnlessCondition(LaunchConfiguration("lifecycle")), **common),
             LifecycleNode(condition=IfCondition(LaunchConfiguration("lifecycle")), **common),
         ]

@@ -6,8 +6,15 @@
 Includes anticipation.launch.py with the same arguments.
 """
 
+import os
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.actions import (
+    DeclareLaunchArgument,
+    IncludeLaunchDescription,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+)
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -15,6 +22,18 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "accident_anticipation_ros"
+
+# Fast DDS reads the first of these (2.x: Humble, Jazzy; 3.x: Kilted) when a process starts.
+PROFILE_VARS = ["FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE"]
+
+
+def _large_image_profile(context):
+    """The package's Fast DDS profile (8 MiB shared-memory segments for large frames) for every process
+    this launch starts, unless the environment names one (even empty: Fast DDS's own defaults)."""
+    if any(var in os.environ for var in PROFILE_VARS):
+        return []
+    profile = os.path.join(FindPackageShare(PACKAGE).perform(context), "config", "fastdds_large_images.xml")
+    return [SetEnvironmentVariable(var, profile) for var in PROFILE_VARS]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -26,6 +45,7 @@ def generate_launch_description() -> LaunchDescription:
     )
     return LaunchDescription(
         [
+            OpaqueFunction(function=_large_image_profile),  # before the node and RViz start
             DeclareLaunchArgument("camera_topic", default_value="/camera/image_raw"),
             DeclareLaunchArgument(
                 "model", default_value=PathJoinSubstitution([share, "models", "tsd-nano.onnx"])

@@ -30,9 +30,17 @@ def _ros_available() -> bool:
 
 @pytest.fixture
 def ros_env() -> dict[str, str]:
-    """Environment for child ROS processes: localhost discovery and a domain id of this test alone."""
+    """Environment for child ROS processes: localhost discovery and a domain id of this test alone.
+
+    Like a user's processes (the node's entry point, ``accident-anticipation``, the launch files), this
+    test process and its children use the shipped large-image Fast DDS profile unless the environment
+    names another: applied to ``os.environ`` before the process creates its first participant.
+    """
     if not _ros_available():
         pytest.skip("needs the colcon-built package and rclpy (run the tests through `make test`)")
+    from accident_anticipation_ros.dds_profile import apply_default_profile
+
+    apply_default_profile(os.environ)
     env = dict(os.environ)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     # Domain ids 1..100 are safe for the default port mapping; spread by pid so parallel runs don't meet.
@@ -118,7 +126,7 @@ class RosPeer:
             time.sleep(0.02)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
-    def wait_for_subscriber(self, publisher, timeout: float = 30.0) -> None:
+    def wait_for_subscriber(self, publisher, timeout: float = 60.0) -> None:
         """Wait until the publisher is matched, then let discovery settle on the subscriber's side too
         (matching is not symmetric in time: a message sent at once may reach no one)."""
         self.wait_for(
@@ -170,10 +178,13 @@ class NodeProcess:
 
 @pytest.fixture
 def start_node(ros_env, tmp_path):
-    """Start ``anticipation_node`` with ``config/anticipation.yaml`` plus ``-p`` overrides."""
+    """Start ``anticipation_node`` with ``config/anticipation.yaml`` plus ``-p`` overrides.
+
+    ``env``: the node's environment instead of the test's (``ros_env``), e.g. without the Fast DDS profile.
+    """
     started: list[NodeProcess] = []
 
-    def start(**params) -> NodeProcess:
+    def start(env: dict[str, str] | None = None, **params) -> NodeProcess:
         exe = installed_executable("anticipation_node")
         args = [
             sys.executable,
@@ -185,7 +196,7 @@ def start_node(ros_env, tmp_path):
         for key, value in params.items():
             args += ["-p", f"{key}:={_ros_arg(value)}"]
         log = tmp_path / f"node{len(started)}.log"
-        proc = subprocess.Popen(args, env=ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, env=env or ros_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
         node = NodeProcess(proc, log)
         started.append(node)
         return node

@@ -138,3 +138,52 @@ def test_the_node_is_respawned_after_a_crash():
     assert len(nodes) == 2 and all(any(kw.arg is None for kw in c.keywords) for c in nodes), (
         "both get **common"
     )
+
+
+def _profile_rule(name: str):
+    """The launch file's ``_large_image_profile`` with stand-ins for launch's two classes (no `launch` here)."""
+    tree = ast.parse((LAUNCH / name).read_text())
+    keep = [
+        n
+        for n in tree.body
+        if (isinstance(n, ast.FunctionDef) and n.name == "_large_image_profile")
+        or (
+            isinstance(n, ast.Assign)
+            and any(getattr(t, "id", "") in ("PACKAGE", "PROFILE_VARS") for t in n.targets)
+        )
+    ]
+    assert len(keep) == 3, f"{name}: PACKAGE, PROFILE_VARS and _large_image_profile"
+
+    class Share:
+        def __init__(self, package: str) -> None:
+            self.package = package
+
+        def perform(self, context) -> str:
+            return f"/opt/share/{self.package}"
+
+    namespace = {
+        "os": __import__("os"),
+        "FindPackageShare": Share,
+        "SetEnvironmentVariable": lambda k, v: (k, v),
+    }
+    exec(compile(ast.Module(body=keep, type_ignores=[]), name, "exec"), namespace)  # noqa: S102
+    return namespace["_large_image_profile"], tree
+
+
+@pytest.mark.parametrize("name", ["anticipation.launch.py", "replay.launch.py"])
+def test_launch_files_set_the_large_image_profile_unless_the_user_set_one(name, monkeypatch):
+    rule, tree = _profile_rule(name)
+    assert any(_name(c) == "OpaqueFunction" for c in _calls(tree)), "the rule runs at launch time"
+    for var in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    profile = "/opt/share/accident_anticipation_ros/config/fastdds_large_images.xml"
+    assert rule(None) == [
+        ("FASTRTPS_DEFAULT_PROFILES_FILE", profile),
+        ("FASTDDS_DEFAULT_PROFILES_FILE", profile),
+    ]
+    assert (REPO / "config" / "fastdds_large_images.xml").is_file()
+    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/my/profile.xml")
+    assert rule(None) == []  # the user's own profile
+    monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE")
+    monkeypatch.setenv("FASTRTPS_DEFAULT_PROFILES_FILE", "")
+    assert rule(None) == []  # set empty: Fast DDS's own defaults

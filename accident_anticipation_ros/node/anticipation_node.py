@@ -144,7 +144,14 @@ class AnticipationNode(LifecycleNode):
         self._note_model_change(trusted)
         try:
             options = {"threads": p.num_threads} if p.num_threads else {}
-            self.backend = create_backend(p.model_path, p.backend, **options)
+            self.backend = create_backend(
+                p.model_path, p.backend, step_delay_ms=p.debug_step_delay_ms, **options
+            )
+            if p.debug_step_delay_ms > 0:
+                self.get_logger().warning(
+                    f"debug_step_delay_ms={p.debug_step_delay_ms:g}: every model step sleeps that long "
+                    "first (a testing/benchmarking setting; set it to 0 in production)"
+                )
             started = time.monotonic()
             self._warm_up()
             warm_ms = (time.monotonic() - started) * 1e3

@@ -2,6 +2,7 @@
 
     backend = create_backend("models/tsd-nano.onnx")          # TensorRT > ONNX Runtime > torch
     backend = create_backend("models/tsd-nano.onnx", kind="onnxruntime", threads=2)
+    backend = create_backend("models/tsd-nano.onnx", step_delay_ms=50.0)  # a slower model, for tests
 
 The backends are imported only when one is created, so importing this module stays cheap (no
 onnxruntime, tensorrt or torch).
@@ -10,6 +11,7 @@ onnxruntime, tensorrt or torch).
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 from typing import Any
 
@@ -162,14 +164,21 @@ def select_kind(path: Path, kind: str = "auto", available: dict[str, bool] | Non
 
 
 def create_backend(
-    model_path: str | Path, kind: str = "auto", *, available: dict[str, bool] | None = None, **opts: Any
+    model_path: str | Path,
+    kind: str = "auto",
+    *,
+    available: dict[str, bool] | None = None,
+    step_delay_ms: float = 0.0,
+    **opts: Any,
 ) -> Backend:
     """Load ``model_path`` with the backend ``kind`` (``auto``, ``onnxruntime``, ``tensorrt``, ``torch``).
 
     Keyword options go to the backend that is picked (e.g. ``threads`` for ONNX Runtime and torch,
     ``precision`` and ``cache_dir`` for TensorRT). With ``kind="auto"`` options the picked backend
     does not know are ignored; with an explicit kind they are an error. ``available`` is passed to
-    :func:`select_kind` (default: this machine's).
+    :func:`select_kind` (default: this machine's). ``step_delay_ms`` > 0 wraps the backend in a
+    :class:`~accident_anticipation_ros.runtime.delayed_backend.DelayedBackend` that sleeps that long
+    before every step (for tests and benchmarks that need a slower model; 0: off).
 
     Raises:
         BackendError: missing or unusable model file, unknown kind or option, backend not installed.
@@ -187,4 +196,11 @@ def create_backend(
         raise BackendError(
             f"unknown option(s) {unknown} for backend {resolved!r}; it accepts {sorted(cls.OPTIONS)}"
         )
-    return cls(load_path, **{k: v for k, v in opts.items() if k in cls.OPTIONS})
+    if not (math.isfinite(step_delay_ms) and step_delay_ms >= 0):
+        raise BackendError(f"step_delay_ms must be a finite number >= 0, got {step_delay_ms}")
+    backend = cls(load_path, **{k: v for k, v in opts.items() if k in cls.OPTIONS})
+    if step_delay_ms > 0:
+        from accident_anticipation_ros.runtime.delayed_backend import DelayedBackend
+
+        return DelayedBackend(backend, step_delay_ms)
+    return backend

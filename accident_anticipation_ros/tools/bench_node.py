@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
     p.add_argument(
+        "--encoding", choices=("rgb8", "jpeg"), default="rgb8", help="rgb8 Image or JPEG CompressedImage"
+    )
+    p.add_argument(
         "--fastdds-profile",
         default=None,
         help="Fast DDS XML profile for every process of the run (default: the package's "
@@ -30,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _bench(args: argparse.Namespace) -> int:
     from accident_anticipation_ros import bench_node
+    from accident_anticipation_ros.dds_profile import large_image_profile
     from accident_anticipation_ros.package_files import SHIPPED_MODEL, find_installed
 
     model = args.model or find_installed(SHIPPED_MODEL)
@@ -38,10 +42,18 @@ def _bench(args: argparse.Namespace) -> int:
     if args.fastdds_profile == "none":
         profile = None
     else:
-        profile = Path(args.fastdds_profile) if args.fastdds_profile else bench_node.large_image_profile()
+        profile = Path(args.fastdds_profile) if args.fastdds_profile else large_image_profile()
         if not profile.is_file():
             raise UsageError(f"Fast DDS profile {profile} not found")
-    result = bench_node.run(model, args.rate, args.seconds, args.width, args.height, fastdds_profile=profile)
+    result = bench_node.run(
+        model,
+        args.rate,
+        args.seconds,
+        args.width,
+        args.height,
+        fastdds_profile=profile,
+        encoding=args.encoding,
+    )
     if args.json:
         print(json.dumps(result))
     else:

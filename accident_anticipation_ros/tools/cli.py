@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 from accident_anticipation_ros import __version__
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     if not available(name):
         print(f"{PROG}: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    # Before any subcommand creates a DDS participant (its own, or a node it starts): large frames.
+    from accident_anticipation_ros.dds_profile import apply_default_profile
+
+    apply_default_profile(os.environ)
     module = importlib.import_module(f"{TOOLS}.{COMMANDS[name][0]}")
     return int(module.main(rest) or 0)
 

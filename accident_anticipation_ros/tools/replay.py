@@ -8,9 +8,11 @@ Over DDS (default) into a running ``anticipation_node`` (or one started with ``-
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from accident_anticipation_ros.replay import DEFAULT_NODE, replay_dds, replay_offline
+from accident_anticipation_ros.replay_accounting import describe
 from accident_anticipation_ros.tools.command import UsageError, run
 
 NAME = "replay"
@@ -38,12 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overlay", action="store_true", help="--offline: also write overlay images")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the node to come up")
+    p.add_argument(
+        "--ahead",
+        type=int,
+        default=1,
+        help="frames published beyond the node's last answer (default 1: lockstep, the node never drops)",
+    )
+    p.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=10.0,
+        help="seconds without an answer before the oldest unanswered frame is given up (and listed)",
+    )
     return p
 
 
 def _replay(args: argparse.Namespace) -> int:
     if args.rate <= 0:
         raise UsageError("--rate must be > 0")
+    if args.ahead < 1 or args.answer_timeout <= 0:
+        raise UsageError("--ahead must be >= 1 and --answer-timeout > 0")
     if args.offline:
         if args.model is None:
             raise UsageError("--offline needs --model MODEL")
@@ -68,11 +84,18 @@ def _replay(args: argparse.Namespace) -> int:
             backend=args.backend,
             overlay_rate=args.overlay_rate,
             timeout=args.timeout,
+            ahead=args.ahead,
+            answer_timeout=args.answer_timeout,
         )
     print(
         f"replay: {summary.frames} frames of camera '{summary.camera}' -> {summary.risk_messages} AccidentRisk, "
         f"{summary.overlays} overlays, {summary.dropped} dropped, in {summary.wall_s:.1f} s; wrote {summary.out}"
     )
+    print("replay: " + describe(summary.missing, summary.frames))
+    if summary.missing:
+        listing = Path(str(summary.out).rstrip("/") + ".missing.json")
+        listing.write_text(json.dumps([m.as_dict() for m in summary.missing], indent=1))
+        print(f"replay: every missing frame (clip, stamp, reason): {listing}")
     return 0
 
 

@@ -121,3 +121,28 @@ def test_missing_topic_and_truncated_bag_are_clear_errors(tmp_path, capsys, eval
     (tmp_path / "file").write_text("")
     assert main([str(tmp_path / "good"), "--out", str(tmp_path / "file" / "r")]) == 1  # unwritable report
     assert capsys.readouterr().err.startswith("evaluate-bag: error: ")
+
+
+def test_missing_frames_fail_at_max_missing_0_and_pass_above(tmp_path, capsys):
+    """A recording with one risk message removed: reported with its clip, exit 1 at the default 0."""
+    s0 = np.linspace(0, 1, 10)
+    write_recording(tmp_path / "rec", [s0, np.full(10, 0.1)], [1, 0], [9.0, -1], drop={(1, 3)})
+    assert main([str(tmp_path / "rec"), "--out", str(tmp_path / "r0")]) == 1
+    captured = capsys.readouterr()
+    assert "missing frames: 1 of 20 (5.00 %) have no AccidentRisk, in clips c1 (1)" in captured.out
+    assert (
+        captured.err.startswith("evaluate-bag: error: missing frames: 1 of 20")
+        and "--max-missing 0" in captured.err
+    )
+    assert (tmp_path / "r0" / "summary.md").is_file()  # the report is written all the same
+    assert (
+        main([str(tmp_path / "rec"), "--out", str(tmp_path / "r1"), "--max-missing", "0.05", "--json"]) == 0
+    )
+    got = json.loads(capsys.readouterr().out)
+    assert (
+        got["missing_frames"] == 1 and got["missing_by_clip"] == {"c1": 1} and got["missing_fraction"] == 0.05
+    )
+    assert main([str(tmp_path / "rec"), "--out", str(tmp_path / "r2"), "--max-missing", "0.04"]) == 1
+    capsys.readouterr()
+    assert main([str(tmp_path / "rec"), "--max-missing", "2"]) == 2
+    assert "--max-missing must be a fraction" in capsys.readouterr().err

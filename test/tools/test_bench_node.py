@@ -9,7 +9,8 @@ import pytest
 pytestmark = pytest.mark.ros
 
 
-def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys):
+@pytest.mark.parametrize("encoding", ["rgb8", "jpeg"])
+def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, encoding):
     pytest.importorskip("torch")
     from accident_anticipation_ros.model.config import get_config
     from accident_anticipation_ros.model.export import export_onnx
@@ -36,6 +37,8 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys):
                 "160",
                 "--height",
                 "120",
+                "--encoding",
+                encoding,
                 "--json",
             ]
         )
@@ -44,5 +47,10 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys):
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("e2e_p50_ms", "e2e_p95_ms", "step_p50_ms", "transport_p50_ms", "processed_fps"):
         assert got[key] > 0, key
-    assert got["processed"] >= 15 and got["fastdds_profile"] == "fastdds_large_images.xml"
+    assert got["fastdds_profile"] == "fastdds_large_images.xml" and got["frame"] == f"160x120 {encoding}"
+    # No rate or delivery assertion (best effort, this machine's speed): the node's own accounting holds.
+    received, processed = got["node_frames_received"], got["node_frames_processed"]
+    assert 1 <= got["processed"] <= processed
+    assert received == processed + got["node_frames_dropped"], got
+    assert received + got["node_frames_lost_in_transport"] <= got["frames_sent"], got
     assert main(["--model", str(tmp_path / "missing.onnx")]) == 2
