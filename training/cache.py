@@ -7,6 +7,9 @@ recompute the teacher. Layout::
     <cache>/<split>/index.json              fingerprint + one entry per clip (id, shard, frames, toa, fps)
     <cache>/<split>/shard_00000.safetensors tensors keyed by clip, frame = leading axis:
         "<clip_id>/frames"      (T, H, W, 3) uint8   at the student's input size
+        "<clip_id>/labels"      (T,) uint8           per-frame labels (1 from each accident on)
+        "<clip_id>/box"         (T, 4) float32       the key road user's box in input pixels, NaN where
+                                                     not in view (only clips with per-frame objects)
         "<clip_id>/stage{1,2,3}" (T, C_l, h_l, w_l)   teacher stage features (optional, avg-pooled by stage_pool)
         "<clip_id>/embedding"   (T, D)               teacher final image embedding (optional)
 
@@ -33,11 +36,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from accident_anticipation_ros.clip import Clip
+from accident_anticipation_ros.metrics_map import box_to_input
 from accident_anticipation_ros.model.checkpoint import read_json_object
 from accident_anticipation_ros.runtime.preprocessing import resize_plan
+from accident_anticipation_ros.training.datasets.synthetic import key_boxes
 from accident_anticipation_ros.training.errors import CacheError
 
-FORMAT = "aar-cache-1"
+FORMAT = "aar-cache-2"
 STAGES = ("stage1", "stage2", "stage3")
 
 
@@ -90,6 +95,7 @@ class ClipEntry:
     num_frames: int
     toa: float
     fps: float
+    has_box: bool = False
 
     @property
     def positive(self) -> bool:
@@ -134,6 +140,18 @@ class ClipStore:
     def frames(self, i: int, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """``(t, H, W, 3)`` uint8 frames ``[start, stop)`` of clip ``i``."""
         return self._get(i, "frames", start, self.entries[i].num_frames if stop is None else stop)
+
+    def labels(self, i: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """``(t,)`` uint8 per-frame labels of frames ``[start, stop)`` of clip ``i``."""
+        stop = self.entries[i].num_frames if stop is None else stop
+        return self._get(i, "labels", start, stop).numpy()
+
+    def boxes(self, i: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """``(t, 4)`` float32 key-object boxes in input pixels (NaN: none) of frames ``[start, stop)``."""
+        stop = self.entries[i].num_frames if stop is None else stop
+        if not self.entries[i].has_box:
+            return np.full((stop - start, 4), np.nan, np.float32)
+        return self._get(i, "box", start, stop).numpy()
 
     def teacher(
         self, i: int, start: int = 0, stop: int | None = None
@@ -249,6 +267,11 @@ def prepare_split(
         writer.add(
             f"{clip.clip_id}/frames", torch.from_numpy(fit_frames(clip.frames, image_size, resize, mean))
         )
+        writer.add(f"{clip.clip_id}/labels", torch.from_numpy(np.asarray(clip.labels, np.uint8)))
+        boxes = key_boxes(clip)
+        if boxes is not None:
+            fitted = box_to_input(boxes, clip.frames.shape[1:3], image_size, resize)
+            writer.add(f"{clip.clip_id}/box", torch.from_numpy(fitted))
         if teacher is not None:
             stages, embedding = teacher_targets(
                 teacher, clip.frames, resize, stage_pool, torch_dtype, teacher_batch
@@ -257,7 +280,14 @@ def prepare_split(
                 writer.add(f"{clip.clip_id}/{name}", feat)
             writer.add(f"{clip.clip_id}/embedding", embedding)
         entries.append(
-            ClipEntry(clip.clip_id, writer.name, clip.num_frames, float(clip.toa), float(clip.fps)).__dict__
+            ClipEntry(
+                clip.clip_id,
+                writer.name,
+                clip.num_frames,
+                float(clip.toa),
+                float(clip.fps),
+                boxes is not None,
+            ).__dict__  # fmt: skip
         )
         writer.maybe_flush()
     writer.flush()

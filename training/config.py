@@ -226,6 +226,35 @@ class FrequencyConfig(TermConfig):
 
 
 @dataclass(frozen=True)
+class RiskMapConfig(TermConfig):
+    """Per-token risk-map supervision from the colliding object's box (synthetic data: per-frame boxes),
+    on the positive frames before toa (``losses.risk_map_loss``)."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class RiskMapMILConfig(TermConfig):
+    """Weak risk-map supervision for data without boxes (multiple-instance): the map's pooled logit
+    takes the frame's risk target (``losses.risk_map_mil_loss``).
+
+    Attributes:
+        pool: ``lse`` (log-mean-exp with ``temperature``) or ``max``.
+        temperature: Of ``lse``; smaller is closer to the max.
+    """
+
+    enabled: bool = False
+    weight: float = 0.5
+    pool: str = "lse"
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.pool in ("lse", "max"), f"pool must be lse or max, got {self.pool!r}")
+        require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
+
+
+@dataclass(frozen=True)
 class MaskConfig:
     """Masked memory: WKV token mask ratio, for the first ``epochs`` epochs (None: all epochs; 0: never)."""
 
@@ -248,6 +277,8 @@ class LossConfig:
     accident: TermConfig = field(default_factory=TermConfig)
     tta: TTAConfig = field(default_factory=TTAConfig)
     frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
+    risk_map: RiskMapConfig = field(default_factory=RiskMapConfig)
+    risk_map_mil: RiskMapMILConfig = field(default_factory=RiskMapMILConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
 
     def __post_init__(self) -> None:
@@ -280,6 +311,46 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class StatefulConfig:
+    """Carried-state training (truncated back-propagation through time) on streams of clips.
+
+    Each epoch the training clips (and later continuous drives: any sequence of frames with per-frame
+    labels) are shuffled and chained back to back into streams of ``stream_clips`` clips, with no reset
+    between clips. Every batch row plays its own streams in consecutive chunks of ``chunk_len`` frames;
+    the recurrent state is carried (detached) from chunk to chunk and reset only when a stream ends.
+    A stream starts with ``0 .. burn_in_max`` frames (uniform) run without gradient, so chunks start
+    from states of any age. ``data.window`` is not used; validation stays per clip.
+
+    Attributes:
+        enabled: Train on streams (False: independent clip windows of ``data.window`` frames).
+        chunk_len: Frames per row and step with gradient.
+        burn_in_max: Most frames a stream starts with that only build the state (no loss, no gradient).
+        stream_clips: ``(min, max)`` sequences chained into one stream (uniform).
+        label_horizon_s: Frames more than this many seconds before their accident count as safe
+            (negatives) in long sequences; None: a positive clip's frames all count as positive, as in
+            clip training.
+    """
+
+    enabled: bool = False
+    chunk_len: int = 32
+    burn_in_max: int = 16
+    stream_clips: tuple[int, int] = (1, 8)
+    label_horizon_s: float | None = None
+
+    def __post_init__(self) -> None:
+        require(self.chunk_len >= 2, f"chunk_len must be >= 2, got {self.chunk_len}")
+        require(self.burn_in_max >= 0, f"burn_in_max must be >= 0, got {self.burn_in_max}")
+        lo, hi = self.stream_clips
+        require(
+            1 <= lo <= hi, f"stream_clips must be (min, max) with 1 <= min <= max, got {self.stream_clips}"
+        )
+        require(
+            self.label_horizon_s is None or self.label_horizon_s > 0,
+            f"label_horizon_s must be > 0, got {self.label_horizon_s}",
+        )
+
+
+@dataclass(frozen=True)
 class LoopConfig:
     """The training loop.
 
@@ -297,6 +368,7 @@ class LoopConfig:
         select: Validation metric that picks the best checkpoint (higher is better).
         export_onnx: Export the best checkpoint to ONNX at the end (TSD students only).
         progress: Show tqdm bars.
+        stateful: Carried-state training on streams of chained clips (:class:`StatefulConfig`).
     """
 
     epochs: int = 10
@@ -312,6 +384,7 @@ class LoopConfig:
     select: str = "ap"
     export_onnx: bool = True
     progress: bool = True
+    stateful: StatefulConfig = field(default_factory=StatefulConfig)
 
     def __post_init__(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -349,6 +422,14 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: LoopConfig = field(default_factory=LoopConfig)
+
+    def __post_init__(self) -> None:
+        c = self.loss.contrastive
+        require(
+            not (self.train.stateful.enabled and c.enabled and c.level == "video"),
+            "loss.contrastive.level 'video' pools a whole clip; stream chunks span clips: use 'frame' "
+            "with train.stateful",
+        )
 
     @property
     def run_dir(self) -> Path:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from accident_anticipation_ros.metrics_map import box_cells
 from accident_anticipation_ros.training.cache import ClipStore
 from accident_anticipation_ros.training.losses import Targets
 
@@ -26,16 +27,8 @@ class Batch:
     starts: tuple[int, ...]  # first frame of each window
 
     def to(self, device: torch.device) -> Batch:
-        tg = self.targets
-
-        def move(x):
-            return None if x is None else x.to(device, non_blocking=True)
-
-        stages = None if tg.teacher_stages is None else tuple(move(s) for s in tg.teacher_stages)
-        targets = Targets(
-            move(tg.valid), move(tg.positive), move(tg.toa), move(tg.fps), stages, move(tg.teacher_embedding)
-        )
-        return Batch(move(self.frames), targets, self.clips, self.starts)
+        frames = self.frames.to(device, non_blocking=True)
+        return Batch(frames, self.targets.to(device), self.clips, self.starts)
 
 
 def epoch_batches(
@@ -74,8 +67,12 @@ def load_batch(
     batch_no: int,
     rank: int = 0,
     teacher: bool = False,
+    grid: tuple[int, int] | None = None,
 ) -> Batch:
-    """Read clip windows (padded to the longest, ``valid`` marks real frames) and their targets."""
+    """Read clip windows (padded to the longest, ``valid`` marks real frames) and their targets.
+
+    With ``grid`` (the risk map's ``(h, w)``) the targets hold the cells the key object's box covers.
+    """
     rng = np.random.default_rng([seed, epoch, batch_no, rank, 1])
     spans = window_starts(store, clips, window, rng)
     T = max(stop - start for start, stop in spans)
@@ -88,6 +85,8 @@ def load_batch(
     fps = torch.zeros(B)
     stages: list[list[torch.Tensor]] | None = [[], [], []] if teacher else None
     embeds: list[torch.Tensor] = []
+    cells = torch.zeros(B, T, *grid, dtype=torch.bool) if grid else None
+    has_box = torch.zeros(B, T, dtype=torch.bool) if grid else None
     for b, (i, (start, stop)) in enumerate(zip(clips, spans, strict=True)):
         e = store.entries[i]
         t = stop - start
@@ -96,6 +95,10 @@ def load_batch(
         positive[b] = e.positive
         toa[b] = e.toa - start if e.positive else -1.0
         fps[b] = e.fps
+        if grid:
+            boxes = store.boxes(i, start, stop)
+            cells[b, :t] = torch.from_numpy(box_cells(boxes, grid, (H, W)))
+            has_box[b, :t] = torch.from_numpy(~np.isnan(boxes[:, 0]))
         if teacher:
             st, emb = store.teacher(i, start, stop)
             for l in range(3):
@@ -103,7 +106,7 @@ def load_batch(
             embeds.append(_pad(emb, T))
     teacher_stages = tuple(torch.stack(s) for s in stages) if teacher else None
     teacher_embedding = torch.stack(embeds) if teacher else None
-    targets = Targets(valid, positive, toa, fps, teacher_stages, teacher_embedding)
+    targets = Targets(valid, positive, toa, fps, teacher_stages, teacher_embedding, None, cells, has_box)
     return Batch(frames, targets, tuple(clips), tuple(s for s, _ in spans))
 
 

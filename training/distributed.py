@@ -55,6 +55,15 @@ def broadcast_object(info: DistInfo, value):
     return box[0]
 
 
+def all_gather_object(info: DistInfo, value) -> list:
+    """``[value of rank 0, value of rank 1, ...]`` on every rank."""
+    if not info.enabled:
+        return [value]
+    out = [None] * info.world
+    dist.all_gather_object(out, value)
+    return out
+
+
 def all_reduce_mean(info: DistInfo, values: dict[str, float]) -> dict[str, float]:
     """Mean over ranks of a dict of scalars (same keys on every rank)."""
     if not info.enabled:

@@ -32,12 +32,15 @@ def evaluate_checkpoint(
 
     Returns:
         ``(metrics, details)``; details hold per-clip ``scores`` (list of arrays), ``toa``, ``clip_ids``,
-        the frame count and wall time.
+        the frame count and wall time, and ``risk_map`` (``metrics_map.top_cell_accuracy`` over the
+        clips whose key object's boxes are known; None when none are).
     """
+    from accident_anticipation_ros.metrics_map import box_cells, box_to_input, top_cell_accuracy
     from accident_anticipation_ros.training.cache import fit_frames
     from accident_anticipation_ros.training.checkpoint import load_student
     from accident_anticipation_ros.training.datasets import list_clips, load_clip
-    from accident_anticipation_ros.training.predict import clip_metrics, clip_scores
+    from accident_anticipation_ros.training.datasets.synthetic import key_boxes
+    from accident_anticipation_ros.training.predict import clip_metrics, clip_outputs
 
     dev = torch.device(device)
     model, meta = load_student(checkpoint, dev)
@@ -51,19 +54,28 @@ def evaluate_checkpoint(
 
         refs = tqdm(refs, desc=f"evaluate {split}", unit="clip")
     scores, toa, fps, ids = [], [], [], []
+    maps, cells, map_toa = [], [], []
     t0 = time.time()
     frames_total = 0
     for ref in refs:
         clip = load_clip(ref)
         frames = torch.from_numpy(fit_frames(clip.frames, size, mode, meta["mean"]))
-        scores.append(clip_scores(model, frames, meta["mean"], meta["std"], dev))
+        clip_score, clip_map = clip_outputs(model, frames, meta["mean"], meta["std"], dev)
+        scores.append(clip_score)
+        boxes = key_boxes(clip)
+        if boxes is not None:
+            fitted = box_to_input(boxes, clip.frames.shape[1:3], size, mode)
+            maps.append(clip_map)
+            cells.append(box_cells(fitted, clip_map.shape[1:], size))
+            map_toa.append(clip.toa)
         toa.append(clip.toa)
         fps.append(clip.fps)
         ids.append(clip.clip_id)
         frames_total += clip.num_frames
     metrics = clip_metrics(scores, toa, fps)
     details = {"scores": scores, "toa": toa, "clip_ids": ids, "frames": frames_total, "wall_s": time.time() - t0,
-               "positives": int(sum(t >= 0 for t in toa)), "fps_model": meta["fps"], "fps_data": fps[0]}  # fmt: skip
+               "positives": int(sum(t >= 0 for t in toa)), "fps_model": meta["fps"], "fps_data": fps[0],
+               "risk_map": top_cell_accuracy(maps, cells, map_toa, fps[0]) if maps else None}  # fmt: skip
     return metrics, details
 
 

@@ -1,15 +1,18 @@
 """TSD's losses, each a plain function of tensors, and :class:`TSDLoss` which combines the enabled ones.
 
-``L = l1 L_spatial + l2 L_temporal + l3 L_contrastive + l4 L_accident (+ l5 L_tta + l6 L_frequency)``
-with fixed weights or uncertainty weighting (learned log-variances ``s_i``:
+``L = l1 L_spatial + l2 L_temporal + l3 L_contrastive + l4 L_accident (+ l5 L_tta + l6 L_frequency
++ l7 L_risk_map + l8 L_risk_map_mil)`` with fixed weights or uncertainty weighting (learned log-variances ``s_i``:
 ``sum_i l_i (exp(-s_i) L_i + s_i)``, Kendall et al. 2018, as in offline-to-online streaming distillation).
 
 Shapes: ``B`` clips, ``T`` frames; ``valid`` ``(B, T)`` marks real (not padded) frames. Frame
 indices and ``toa`` are relative to the first frame of the window; ``toa < 0`` means no accident.
+``positive``, ``toa`` and ``fps`` are per clip ``(B,)`` (a window of one clip) or per frame ``(B, T)``
+(a chunk of a stream that chains clips: each frame carries the accident of its own clip).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -19,7 +22,7 @@ import torch.nn.functional as F
 
 from accident_anticipation_ros.training.config import LossConfig
 
-TERMS = ("spatial", "temporal", "contrastive", "accident", "tta", "frequency")
+TERMS = ("spatial", "temporal", "contrastive", "accident", "tta", "frequency", "risk_map", "risk_map_mil")
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -105,7 +108,12 @@ def frequency_loss(
 
 
 def temporal_shift_loss(
-    pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, shift: int = 1, normalize: bool = True
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    valid: torch.Tensor,
+    shift: int = 1,
+    normalize: bool = True,
+    segment: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Student at frame t predicts the teacher's final embedding at frame ``t + shift``.
 
@@ -116,6 +124,8 @@ def temporal_shift_loss(
             without a t + shift in the window are excluded.
         shift: k >= 1.
         normalize: Compare L2-normalised vectors (``||a - b||^2 = 2 - 2 cos``), else raw mean squared error.
+        segment: ``(B, T)`` id of each frame's source clip; a pair across a scene cut (two ids)
+            counts not. None: one clip per row.
     """
     if shift < 1:
         raise ValueError(f"temporal shift must be >= 1, got {shift}")
@@ -128,6 +138,8 @@ def temporal_shift_loss(
         return pred.sum() * 0.0
     p, y = pred[:, : T - shift].float(), target[:, shift:].float()  # (B, T-k, D)
     pair = valid[:, : T - shift] & valid[:, shift:]  # (B, T-k)
+    if segment is not None:
+        pair = pair & (segment[:, : T - shift] == segment[:, shift:])
     if normalize:
         p, y = F.normalize(p, dim=-1), F.normalize(y, dim=-1)
         per_pair = (p - y).pow(2).sum(dim=-1)
@@ -184,6 +196,20 @@ def frame_index(valid: torch.Tensor) -> torch.Tensor:
     return torch.arange(valid.shape[1], device=valid.device, dtype=torch.float32).expand(valid.shape)
 
 
+def per_frame(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """A per-clip ``(B,)`` value broadcast to ``(B, T)``; a per-frame ``(B, T)`` one as it is."""
+    return x[:, None].expand(valid.shape) if x.ndim == 1 else x
+
+
+def accident_weight(positive: torch.Tensor, toa: torch.Tensor, fps: torch.Tensor, valid: torch.Tensor):
+    """``(target, weight)`` ``(B, T)`` of DSA / UString: a positive frame t has target 1 and weight
+    ``exp(-max(0, (toa - t - 1) / fps))``, a negative frame target 0 and weight 1."""
+    t = frame_index(valid)
+    pos = per_frame(positive.bool(), valid)
+    penalty = ((per_frame(toa, valid) - t - 1) / per_frame(fps, valid)).clamp(min=0.0)
+    return pos.float(), torch.where(pos, torch.exp(-penalty), torch.ones_like(penalty))
+
+
 def anticipation_loss(
     logits: torch.Tensor, positive: torch.Tensor, toa: torch.Tensor, fps: torch.Tensor, valid: torch.Tensor
 ) -> torch.Tensor:
@@ -193,14 +219,12 @@ def anticipation_loss(
     clip's frames have target 0 and weight 1. Mean over valid frames.
 
     Args:
-        logits: ``(B, T)`` accident logits. positive: ``(B,)`` bool. toa: ``(B,)`` frame index of the
-        accident (window-relative; ignored for negatives). fps: ``(B,)``. valid: ``(B, T)`` bool.
+        logits: ``(B, T)`` accident logits. positive: ``(B,)`` or ``(B, T)`` bool. toa: ``(B,)`` or
+        ``(B, T)`` frame index of the accident (window-relative; ignored for negatives). fps: ``(B,)``
+        or ``(B, T)``. valid: ``(B, T)`` bool.
     """
-    t = frame_index(valid)
-    pos = positive.bool()[:, None].expand_as(logits)
-    penalty = ((toa[:, None] - t - 1) / fps[:, None]).clamp(min=0.0)
-    weight = torch.where(pos, torch.exp(-penalty), torch.ones_like(penalty))
-    ce = F.binary_cross_entropy_with_logits(logits.float(), pos.float(), reduction="none")
+    target, weight = accident_weight(positive, toa, fps, valid)
+    ce = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
     return masked_mean(weight * ce, valid)
 
 
@@ -214,10 +238,63 @@ def tta_loss(
 ) -> torch.Tensor:
     """Smooth L1 between the predicted time to accident and ``(toa - t) / fps`` on positive frames ``t < toa``."""
     t = frame_index(valid)
-    target = (toa[:, None] - t) / fps[:, None]
-    keep = valid & positive.bool()[:, None] & (t < toa[:, None])
-    per_frame = F.smooth_l1_loss(tta.float(), target, reduction="none", beta=beta)
-    return masked_mean(per_frame, keep)
+    toa = per_frame(toa, valid)
+    target = (toa - t) / per_frame(fps, valid)
+    keep = valid & per_frame(positive.bool(), valid) & (t < toa)
+    error = F.smooth_l1_loss(tta.float(), target, reduction="none", beta=beta)
+    return masked_mean(error, keep)
+
+
+def risk_map_loss(
+    risk_map: torch.Tensor,
+    cells: torch.Tensor,
+    has_box: torch.Tensor,
+    positive: torch.Tensor,
+    toa: torch.Tensor,
+    fps: torch.Tensor,
+    valid: torch.Tensor,
+) -> torch.Tensor:
+    """Per-token cross-entropy of the risk map against the cells the colliding object's box covers.
+
+    Only positive frames before ``toa`` whose box is known count; each is weighted like the
+    anticipation loss (``exp(-max(0, (toa - t - 1) / fps))``: the object matters more as the accident
+    nears). Every other frame contributes nothing (no gradient).
+
+    Args:
+        risk_map: ``(B, T, h, w)`` token logits. cells: ``(B, T, h, w)`` bool, True where the box covers
+        the token (:func:`accident_anticipation_ros.metrics_map.box_cells`). has_box: ``(B, T)`` bool.
+        positive, toa, fps: per clip or per frame, as in :func:`anticipation_loss`. valid: ``(B, T)``.
+    """
+    t = frame_index(valid)
+    _, weight = accident_weight(positive, toa, fps, valid)
+    keep = valid & has_box & per_frame(positive.bool(), valid) & (t < per_frame(toa, valid))
+    ce = F.binary_cross_entropy_with_logits(risk_map.float(), cells.float(), reduction="none")
+    return masked_mean(weight * ce.mean(dim=(-2, -1)), keep)
+
+
+def pool_map(risk_map: torch.Tensor, pool: str = "lse", temperature: float = 1.0) -> torch.Tensor:
+    """``(..., h, w)`` token logits -> ``(...)`` one frame logit: ``max`` or the log-mean-exp
+    ``tau * log(mean(exp(x / tau)))`` (between the mean and the max; the max as ``tau -> 0``)."""
+    x = risk_map.float().flatten(-2)
+    if pool == "max":
+        return x.amax(dim=-1)
+    if pool == "lse":
+        return temperature * (torch.logsumexp(x / temperature, dim=-1) - math.log(x.shape[-1]))
+    raise ValueError(f"risk map pool must be max or lse, got {pool!r}")
+
+
+def risk_map_mil_loss(
+    risk_map: torch.Tensor,
+    positive: torch.Tensor,
+    toa: torch.Tensor,
+    fps: torch.Tensor,
+    valid: torch.Tensor,
+    pool: str = "lse",
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """Weak (multiple-instance) risk-map loss for data without boxes: the map's pooled logit
+    (:func:`pool_map`) takes the frame's risk target, with the anticipation loss's weights."""
+    return anticipation_loss(pool_map(risk_map, pool, temperature), positive, toa, fps, valid)
 
 
 @dataclass(frozen=True)
@@ -225,11 +302,24 @@ class Targets:
     """What the losses need besides the student's outputs (one batch)."""
 
     valid: torch.Tensor  # (B, T) bool
-    positive: torch.Tensor  # (B,) bool
-    toa: torch.Tensor  # (B,) float, window-relative frame index; < 0 for negatives
-    fps: torch.Tensor  # (B,) float
+    positive: torch.Tensor  # (B,) or (B, T) bool
+    toa: torch.Tensor  # (B,) or (B, T) float, window-relative frame index; < 0 for negatives
+    fps: torch.Tensor  # (B,) or (B, T) float
     teacher_stages: tuple[torch.Tensor, ...] | None = None  # 3 x (B, T, C_l, h_l, w_l)
     teacher_embedding: torch.Tensor | None = None  # (B, T, D)
+    segment: torch.Tensor | None = None  # (B, T) int64 source-clip id per frame (chained streams)
+    box_cells: torch.Tensor | None = None  # (B, T, h, w) bool, tokens the colliding object covers
+    has_box: torch.Tensor | None = None  # (B, T) bool, frames whose box is known
+
+    def to(self, device: torch.device) -> Targets:
+        def move(x):
+            if x is None:
+                return None
+            if isinstance(x, tuple):
+                return tuple(move(y) for y in x)
+            return x.to(device, non_blocking=True)
+
+        return Targets(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
 
 class UncertaintyWeighting(nn.Module):
@@ -291,7 +381,12 @@ class TSDLoss(nn.Module):
             )
         if "temporal" in self.terms:
             parts["temporal"] = temporal_shift_loss(
-                out.next_embedding, tg.teacher_embedding, tg.valid, c.temporal.shift, c.temporal.normalize
+                out.next_embedding,
+                tg.teacher_embedding,
+                tg.valid,
+                c.temporal.shift,
+                c.temporal.normalize,
+                tg.segment,
             )
         if "contrastive" in self.terms:
             cc = c.contrastive
@@ -308,6 +403,20 @@ class TSDLoss(nn.Module):
             parts["accident"] = anticipation_loss(out.risk_logit, tg.positive, tg.toa, tg.fps, tg.valid)
         if "tta" in self.terms:
             parts["tta"] = tta_loss(out.tta, tg.positive, tg.toa, tg.fps, tg.valid, c.tta.beta)
+        if "risk_map" in self.terms:
+            if tg.box_cells is None or tg.has_box is None:
+                raise ValueError(
+                    "loss.risk_map needs per-frame boxes of the colliding object (synthetic data); "
+                    "use loss.risk_map_mil for data without boxes"
+                )
+            parts["risk_map"] = risk_map_loss(
+                out.risk_map, tg.box_cells, tg.has_box, tg.positive, tg.toa, tg.fps, tg.valid
+            )
+        if "risk_map_mil" in self.terms:
+            m = c.risk_map_mil
+            parts["risk_map_mil"] = risk_map_mil_loss(
+                out.risk_map, tg.positive, tg.toa, tg.fps, tg.valid, m.pool, m.temperature
+            )
         return parts
 
     def forward(self, out, tg: Targets) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

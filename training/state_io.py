@@ -2,7 +2,7 @@
 
 ``<stem>.safetensors`` holds every tensor: ``model.*``, ``loss.*`` (learned loss weights),
 ``optim.<param index>.<key>`` (AdamW moments and step), ``rng.torch``, ``rng.cuda.<device>``,
-``rng.numpy``. ``<stem>.json`` holds the rest: step counters, optimizer hyper-parameters, the LR
+``rng.numpy``, and the caller's extra tensors (``carry.rank<r>.<name>``: carried recurrent states). ``<stem>.json`` holds the rest: step counters, optimizer hyper-parameters, the LR
 scheduler and AMP scaler state, the numpy / Python RNG scalars, and caller metadata.
 """
 
@@ -23,6 +23,7 @@ from accident_anticipation_ros.model.checkpoint import read_json_object
 from accident_anticipation_ros.training.errors import ResumeError
 
 FORMAT = "aar-train-state-1"
+_RESERVED = ("model.", "loss.", "optim.", "rng.")
 
 
 def _paths(stem: str | Path) -> tuple[Path, Path]:
@@ -66,8 +67,13 @@ def save_state(
     scheduler: Any,
     scaler: Any | None,
     meta: dict[str, Any],
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> tuple[Path, Path]:
-    """Write the full training state (atomically: temp files, then rename)."""
+    """Write the full training state (atomically: temp files, then rename).
+
+    ``extra`` tensors are stored under their own names (read back with :func:`load_tensors`); they
+    must not use the reserved prefixes ``model.``, ``loss.``, ``optim.`` or ``rng.``.
+    """
     weights, config = _paths(stem)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
@@ -84,6 +90,10 @@ def save_state(
                 opt_scalars.setdefault(str(idx), {})[key] = value
     rng_tensors, rng_data = rng_state()
     tensors.update(rng_tensors)
+    for k, v in (extra or {}).items():
+        if k.startswith(_RESERVED):
+            raise ValueError(f"extra training-state tensor {k!r} uses a reserved prefix {_RESERVED}")
+        tensors[k] = v
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     data = {
         "format": FORMAT,
@@ -157,3 +167,13 @@ def load_state(
     if restore_rng:
         set_rng_state(tensors, data["rng"])
     return data["meta"]
+
+
+def load_tensors(stem: str | Path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of a training state whose names start with ``prefix`` (prefix removed)."""
+    weights, _ = _paths(stem)
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError) as err:
+        raise ResumeError(f"{weights}: cannot read safetensors file ({err})") from None
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -7,6 +7,9 @@
 
 Resume is exact: the data order and windows are pure functions of (seed, epoch, batch), masks come
 from the saved torch RNG, and the LR schedule depends on the config's epochs only (not ``max_steps``).
+With ``train.stateful`` the batches are consecutive chunks of streams of chained clips and the
+recurrent state is carried from step to step (``stateful.py``); the carried states are saved with
+the training state (``carry.rank<r>.*``), so resume stays exact.
 DDP: launched by ``torchrun``; gloo on the CPU, NCCL on CUDA; AMP (bf16/fp16) on CUDA only.
 """
 
@@ -39,7 +42,8 @@ from accident_anticipation_ros.training.gru_student import build_student
 from accident_anticipation_ros.training.losses import Targets, TSDLoss
 from accident_anticipation_ros.training.predict import clip_metrics, clip_scores
 from accident_anticipation_ros.training.prompts import expand_prompts
-from accident_anticipation_ros.training.state_io import load_state, save_state
+from accident_anticipation_ros.training.state_io import load_state, load_tensors, save_state
+from accident_anticipation_ros.training.stateful import StreamTraining
 from accident_anticipation_ros.training.teacher import (
     TeacherInfo,
     build_teacher,
@@ -115,9 +119,11 @@ class TrainModule(nn.Module):
         super().__init__()
         self.model, self.loss = model, loss
 
-    def forward(self, frames: torch.Tensor, targets: Targets, mask: torch.Tensor | None):
-        out, _ = self.model.forward_clip(frames, mask=mask)
-        return self.loss(out, targets)
+    def forward(self, frames: torch.Tensor, targets: Targets, mask: torch.Tensor | None, state=None):
+        """``(total, parts, final state)``; ``state`` is the state before the first frame (None: fresh)."""
+        out, state = self.model.forward_clip(frames, state, mask=mask)
+        total, parts = self.loss(out, targets)
+        return total, parts, state
 
 
 def _param_groups(modules: list[nn.Module], weight_decay: float) -> list[dict[str, Any]]:
@@ -178,12 +184,14 @@ class Trainer:
             lr=cfg.optim.lr,
             betas=cfg.optim.betas,
         )
-        self.batches_per_epoch = len(
-            epoch_batches(
-                len(self.train_store), cfg.train.batch_size, seed, 0, self.dist.rank, self.dist.world
-            )
-        )
-        self.total_steps = cfg.train.epochs * self.batches_per_epoch
+        self.map_grid = self.student_cfg.grid if cfg.loss.risk_map.enabled else None
+        self.streams = None
+        if cfg.train.stateful.enabled:
+            self.streams = StreamTraining(
+                cfg.train.stateful, self.train_store, cfg.train.batch_size, seed, self.dist.rank,
+                self.dist.world, teacher=self.teacher is not None and not self.online_teacher, grid=self.map_grid,
+            )  # fmt: skip
+        self.total_steps = sum(self.epoch_len(e) for e in range(cfg.train.epochs))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, WarmupCosine(cfg.optim.warmup_steps, self.total_steps, cfg.optim.min_lr_ratio)
         )
@@ -297,6 +305,13 @@ class Trainer:
             )
         self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
         self.best = meta.get("best")
+        if self.streams is not None:
+            try:
+                self.streams.load_carry(
+                    load_tensors(self.run_dir / LAST, f"carry.rank{self.dist.rank}."), self.model
+                )
+            except ValueError as err:
+                raise ResumeError(f"{self.run_dir / LAST}: {err}") from None
 
     # ------------------------------------------------------------------------------- training
     def _autocast(self):
@@ -330,13 +345,28 @@ class Trainer:
         return self.model.sample_mask(B, T, ratio, generator=g)
 
     def train_step(self, batch: Batch) -> dict[str, float]:
-        """One optimiser step; returns the loss parts (local to this rank)."""
+        """One optimiser step on clip windows from a fresh state; returns the loss parts (this rank's)."""
+        return self._optimize(batch, None)[0]
+
+    def _prepare(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 ``(..., H, W, 3)`` -> normalised model input on the device."""
+        return to_input(frames.to(self.device), self.mean, self.std)
+
+    def stream_step(self, chunk) -> dict[str, float]:
+        """One optimiser step of carried-state training: the chunk from the carried state (reset and
+        burnt in where a stream starts); the final state is carried to the next step."""
+        state = self.streams.state_in(self.model, chunk, self._prepare, self._autocast)
+        parts, state = self._optimize(chunk.batch, state)
+        self.streams.carry_out(state)
+        return parts
+
+    def _optimize(self, batch: Batch, state) -> tuple[dict[str, float], Any]:
         batch = batch.to(self.device)
         targets = self._online_targets(batch) if self.online_teacher else batch.targets
         frames = to_input(batch.frames, self.mean, self.std)  # (B, T, 3, H, W)
         module = self.ddp or self.module
         with self._autocast():
-            total, parts = module(frames, targets, self._mask(frames.shape[0], frames.shape[1]))
+            total, parts, state = module(frames, targets, self._mask(frames.shape[0], frames.shape[1]), state)
         if self.scaler is not None:
             self.scaler.scale(total).backward()
             self.scaler.unscale_(self.optimizer)
@@ -351,14 +381,33 @@ class Trainer:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        return {"total": float(total.detach()), **{k: float(v) for k, v in parts.items()}}
+        return {"total": float(total.detach()), **{k: float(v) for k, v in parts.items()}}, state
 
     def _load(self, clips: list[int], batch_no: int) -> Batch:
         c = self.cfg
         return load_batch(
             self.train_store, clips, window=c.data.window, seed=c.train.seed, epoch=self.epoch,
             batch_no=batch_no, rank=self.dist.rank, teacher=self.teacher is not None and not self.online_teacher,
+            grid=self.map_grid,
         )  # fmt: skip
+
+    def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        c = self.cfg.train
+        return epoch_batches(
+            len(self.train_store), c.batch_size, c.seed, epoch, self.dist.rank, self.dist.world
+        )
+
+    def epoch_len(self, epoch: int) -> int:
+        """Optimiser steps of ``epoch`` (the same on every rank)."""
+        if self.streams is not None:
+            return self.streams.steps(epoch)
+        return len(self._epoch_batches(epoch))
+
+    def run_batch(self, bi: int) -> dict[str, float]:
+        """Train on batch ``bi`` of the current epoch; returns the loss parts."""
+        if self.streams is not None:
+            return self.stream_step(self.streams.chunk(self.epoch, bi))
+        return self.train_step(self._load(self._epoch_batches(self.epoch)[bi], bi))
 
     def fit(self) -> dict[str, Any]:
         """Train until ``train.epochs`` (or ``train.max_steps``); validate, keep the best, export it."""
@@ -374,11 +423,9 @@ class Trainer:
             )
         try:
             while self.epoch < c.epochs and self.step < max_steps:
-                batches = epoch_batches(
-                    len(self.train_store), c.batch_size, c.seed, self.epoch, self.dist.rank, self.dist.world
-                )
-                for bi in range(self.batch_in_epoch, len(batches)):
-                    parts = self.train_step(self._load(batches[bi], bi))
+                n = self.epoch_len(self.epoch)
+                for bi in range(self.batch_in_epoch, n):
+                    parts = self.run_batch(bi)
                     self.step, self.batch_in_epoch = self.step + 1, bi + 1
                     if self.step % c.log_every == 0 or self.step == 1:
                         self._log_train(D.all_reduce_mean(self.dist, parts))
@@ -389,7 +436,7 @@ class Trainer:
                         self.save_last()
                     if self.step >= max_steps:
                         break
-                if self.batch_in_epoch >= len(batches):
+                if self.batch_in_epoch >= n:
                     self.epoch, self.batch_in_epoch = self.epoch + 1, 0
                     if self.epoch % c.val_every == 0 or self.epoch == c.epochs:
                         self.validate()
@@ -446,6 +493,7 @@ class Trainer:
                 "arch": self.cfg.student.arch,
                 "resize": self.cfg.data.resize,
                 "teacher": self.teacher.info.name if self.teacher is not None else None,
+                "stateful": self.streams is not None,
                 "epoch": self.epoch,
                 "step": self.step,
                 "val": {k: v for k, v in (self.best or {}).items() if k not in ("epoch", "step")},
@@ -456,13 +504,15 @@ class Trainer:
         save_student(self.model, self.best_stem, self._meta())
 
     def save_last(self) -> None:
+        carries = D.all_gather_object(self.dist, self.streams.carry_tensors()) if self.streams else []
         if not self.main:
             D.barrier(self.dist)
             return
+        extra = {f"carry.rank{r}.{k}": v for r, c in enumerate(carries) for k, v in c.items()}
         meta = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "best": self.best,
                 "world": self.dist.world, "name": self.cfg.name}  # fmt: skip
         save_state(self.run_dir / LAST, model=self.model, loss=self.loss, optimizer=self.optimizer,
-                   scheduler=self.scheduler, scaler=self.scaler, meta=meta)  # fmt: skip
+                   scheduler=self.scheduler, scaler=self.scaler, meta=meta, extra=extra)  # fmt: skip
         D.barrier(self.dist)
 
     def _log_train(self, parts: dict[str, float]) -> None:

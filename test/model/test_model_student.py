@@ -86,6 +86,26 @@ def test_clip_equals_steps_in_chunks(student, gen):
     assert_state_close(state, whole_state)
 
 
+def test_masked_chunks_with_a_carried_state_equal_one_masked_clip_and_the_steps(student, gen):
+    """Carried-state training: chunk 2 starts from chunk 1's final state, with the WKV mask on."""
+    frames = clip_frames(student, gen, frames=9)
+    mask = student.sample_mask(2, 9, 0.4, generator=gen)
+    state = random_state(student.cfg, 2, gen)
+    with torch.no_grad():
+        whole, whole_state = student.forward_clip(frames, state, mask=mask)
+        first, carried = student.forward_clip(frames[:, :4], state, mask=mask[:, :4])
+        second, end = student.forward_clip(frames[:, 4:], carried, mask=mask[:, 4:])
+        steps, step_state = run_steps(student, frames, state, masks=mask)
+        reset, _ = student.forward_clip(frames[:, 4:], student.init_state(2), mask=mask[:, 4:])
+    for k in OUTPUTS:
+        chunked = torch.cat([getattr(first, k), getattr(second, k)], dim=1)
+        assert rel_error(chunked, getattr(whole, k)) < TOL, k
+        assert rel_error(steps[k], chunked) < TOL, k
+    assert_state_close(end, whole_state)
+    assert_state_close(step_state, end)
+    assert rel_error(reset.risk_map, second.risk_map) > 1e-3  # the carried state matters
+
+
 def test_masked_clip_equals_masked_steps(student, gen):
     frames = clip_frames(student, gen)
     mask = student.sample_mask(2, frames.shape[1], 0.4, generator=gen)

@@ -15,23 +15,30 @@ SIZE = 64
 
 
 def blob_clip(rng: np.random.Generator, positive: bool, frames: int = FRAMES, size: int = SIZE):
-    """A grey road with a red square; in a positive clip it grows fast over the frames before ``toa``."""
+    """A grey road with a red square; in a positive clip it grows fast over the frames before ``toa``.
+
+    Returns ``(video, labels, toa, captions, objects)``; ``objects`` are the per-frame road users as
+    the generator stores them (the square, flagged ``key``, with its box).
+    """
     toa = float(rng.integers(frames - 7, frames - 3)) if positive else -1.0
     video = np.empty((frames, size, size, 3), np.uint8)
     cx, cy = rng.integers(size // 4, 3 * size // 4, 2)
+    objects = []
     for t in range(frames):
         img = np.full((size, size, 3), 90, np.uint8)
         img[size // 2 :] = 60
         closing = positive and t >= toa - 6
         r = 3 + (int(2 * (t - toa + 6)) if closing else 0)
         img[max(0, cy - r) : cy + r, max(0, cx - r) : cx + r] = (220, 30, 30)
+        box = [int(max(0, cx - r)), int(max(0, cy - r)), int(min(size, cx + r)), int(min(size, cy + r))]
+        objects.append([{"id": 1, "cls": "car", "box": box, "distance": 10.0, "ttc": None, "key": True}])
         video[t] = img + rng.integers(0, 8, img.shape, dtype=np.uint8)
     labels = (np.arange(frames) >= toa).astype(np.uint8) if positive else np.zeros(frames, np.uint8)
     captions = [
         ("a red car closes in fast" if positive and t >= toa - 6 else "a red car waits ahead")
         for t in range(frames)
     ]
-    return video, labels, toa, captions
+    return video, labels, toa, captions, objects
 
 
 def write_synth(
@@ -45,10 +52,12 @@ def write_synth(
         splits[split] = []
         for i in range(n):
             cid = f"{split}_{i:05d}"
-            video, labels, toa, captions = blob_clip(rng, positive=i % 2 == 0, frames=frames, size=size)
+            video, labels, toa, captions, objects = blob_clip(
+                rng, positive=i % 2 == 0, frames=frames, size=size
+            )
             np.savez_compressed(root / split / f"{cid}.npz", frames=video)
             record = {"clip_id": cid, "labels": labels.tolist(), "toa": toa, "fps": FPS, "caption": captions[-1],
-                      "frame_captions": captions, "meta": {}}  # fmt: skip
+                      "frame_captions": captions, "meta": {"objects": objects}}  # fmt: skip
             (root / split / f"{cid}.json").write_text(json.dumps(record))
             splits[split].append(cid)
             toas[cid] = toa

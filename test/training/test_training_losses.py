@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,6 +18,9 @@ from accident_anticipation_ros.training.losses import (
     contrastive_loss,
     frequency_loss,
     low_pass,
+    pool_map,
+    risk_map_loss,
+    risk_map_mil_loss,
     spatial_loss,
     temporal_shift_loss,
     tta_loss,
@@ -216,3 +220,110 @@ def test_tsd_loss_combines_only_enabled_terms():
         TSDLoss(cfg, text=torch.randn(4, 6))(_Out(), _targets(with_teacher=False))
     with pytest.raises(ValueError, match="prompt"):
         TSDLoss(cfg)
+
+
+def test_per_frame_targets_equal_per_clip_ones_and_chain_two_clips_in_a_row():
+    logits, tta = torch.randn(2, 6), torch.rand(2, 6) * 3
+    positive, toa, fps = torch.tensor([True, False]), torch.tensor([4.0, -1.0]), torch.tensor([2.0, 2.0])
+    valid = torch.ones(2, 6, dtype=torch.bool)
+    per_clip = (
+        anticipation_loss(logits, positive, toa, fps, valid),
+        tta_loss(tta, positive, toa, fps, valid),
+    )
+    frames = (positive[:, None].expand(2, 6), toa[:, None].expand(2, 6), fps[:, None].expand(2, 6))
+    per_frame = (anticipation_loss(logits, *frames, valid), tta_loss(tta, *frames, valid))
+    assert [a.item() for a in per_frame] == [b.item() for b in per_clip]
+    # one row chaining the positive clip's frames 0-2 (toa 4: chunk-relative 4) and the safe clip's
+    chained_logits = torch.cat([logits[0, :3], logits[1, :3]])[None]
+    pos = torch.tensor([[True] * 3 + [False] * 3])
+    chained = anticipation_loss(chained_logits, pos, torch.tensor([[4.0] * 3 + [-1.0] * 3]),
+                                torch.full((1, 6), 2.0), torch.ones(1, 6, dtype=torch.bool))  # fmt: skip
+    half = torch.tensor([[True] * 3 + [False] * 3])
+    first = anticipation_loss(logits[:1], positive[:1], toa[:1], fps[:1], half)
+    second = anticipation_loss(logits[1:], positive[1:], toa[1:], fps[1:], half)
+    assert chained.item() == pytest.approx((first.item() + second.item()) / 2, rel=1e-6)
+
+
+def test_temporal_shift_skips_pairs_across_a_scene_cut():
+    target = torch.randn(1, 4, 5)
+    pred = torch.cat([target[:, 1:], torch.randn(1, 1, 5)], dim=1)  # frame t predicts t + 1 exactly
+    pred[:, 1] = torch.randn(5)  # ... except across the cut between frames 1 and 2
+    valid = torch.ones(1, 4, dtype=torch.bool)
+    segment = torch.tensor([[7, 7, 3, 3]])
+    assert temporal_shift_loss(pred, target, valid, segment=segment).item() == pytest.approx(0.0, abs=1e-6)
+    assert temporal_shift_loss(pred, target, valid).item() > 0.1
+
+
+def _map_case():
+    """Two rows of 4 frames, 2x2 maps: row 0 positive with toa 2.5 (frames 0-2 before it), row 1 safe."""
+    from accident_anticipation_ros.metrics_map import box_cells
+
+    boxes = np.full((2, 4, 4), np.nan, np.float32)
+    boxes[0, :3] = [0.0, 0.0, 10.0, 10.0]  # top-left cell of a 32x32 input
+    boxes[0, 1] = [10.0, 2.0, 30.0, 12.0]  # frame 1: spans the two top cells
+    boxes[1] = [20.0, 20.0, 30.0, 30.0]  # the safe clip's key object: never supervised
+    cells = torch.from_numpy(box_cells(boxes, (2, 2), (32, 32)))
+    has_box = torch.from_numpy(~np.isnan(boxes[..., 0]))
+    return cells, has_box, torch.tensor([True, False]), torch.tensor([2.5, -1.0]), torch.tensor([1.0, 1.0])
+
+
+def test_risk_map_loss_covers_the_boxed_tokens_on_frames_before_toa_only():
+    cells, has_box, positive, toa, fps = _map_case()
+    assert cells[0, 1].tolist() == [[True, True], [False, False]]  # frame 1's box spans the top row
+    assert cells[0, 0].tolist() == [[True, False], [False, False]] and not cells[0, 3].any()
+    valid = torch.ones(2, 4, dtype=torch.bool)
+    risk_map = torch.zeros(2, 4, 2, 2, requires_grad=True)
+    loss = risk_map_loss(risk_map, cells, has_box, positive, toa, fps, valid)
+    # zero logits: BCE = log 2 per token; frames 0, 1, 2 weighted exp(-max(0, 2.5 - t - 1))
+    w = [math.exp(-1.5), math.exp(-0.5), 1.0]
+    assert loss.item() == pytest.approx(math.log(2) * sum(w) / 3, rel=1e-6)
+    loss.backward()
+    grad = risk_map.grad
+    assert grad[0, 3].abs().sum() == 0 and grad[1].abs().sum() == 0  # after toa, safe clip: nothing
+    assert (grad[0, :3][cells[0, :3]] < 0).all() and (grad[0, :3][~cells[0, :3]] > 0).all()
+    perfect = torch.where(cells, 20.0, -20.0).float()
+    perfect[0, 3], perfect[1] = 5.0, 5.0  # whatever the map says outside the supervised frames
+    assert risk_map_loss(perfect, cells, has_box, positive, toa, fps, valid).item() < 1e-6
+    no_box = torch.zeros_like(has_box)
+    assert risk_map_loss(risk_map, cells, no_box, positive, toa, fps, valid).item() == 0.0
+
+
+def test_risk_map_mil_ties_the_pooled_map_to_the_frame_risk():
+    x = torch.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
+    assert pool_map(x, "max").item() == 3.0
+    lse = pool_map(x, "lse", 1.0).item()
+    assert lse == pytest.approx(math.log(sum(math.exp(v) for v in range(4)) / 4))
+    assert 1.5 < lse < 3.0 and pool_map(x, "lse", 0.01).item() == pytest.approx(3.0, abs=0.02)
+    assert pool_map(torch.full((1, 2, 2), 0.7), "lse").item() == pytest.approx(0.7)  # flat map: its value
+    _, _, positive, toa, fps = _map_case()
+    valid = torch.ones(2, 4, dtype=torch.bool)
+    hot = torch.full((2, 4, 2, 2), -8.0)
+    hot[0, :, 0, 1] = 8.0  # one hot token in the accident clip, a cold map in the safe one
+    cold = -hot
+    good = risk_map_mil_loss(hot, positive, toa, fps, valid, "max")
+    assert good.item() == pytest.approx(
+        anticipation_loss(pool_map(hot, "max"), positive, toa, fps, valid).item()
+    )
+    assert good.item() < 0.01 < risk_map_mil_loss(cold, positive, toa, fps, valid, "max").item()
+    m = torch.zeros(2, 4, 2, 2)
+    m[..., 1, 1] = 1.0
+    m.requires_grad_(True)
+    risk_map_mil_loss(m, positive, toa, fps, valid, "max").backward()
+    assert m.grad[..., 1, 1].abs().min() > 0 and m.grad[..., 0, 0].abs().max() == 0  # max: only the top token
+
+
+def test_tsd_loss_risk_map_terms_and_their_missing_boxes():
+    from dataclasses import replace
+
+    cfg = LossConfig()
+    cfg = replace(cfg, spatial=replace(cfg.spatial, enabled=False), temporal=replace(cfg.temporal, enabled=False),
+                  contrastive=replace(cfg.contrastive, enabled=False), risk_map=replace(cfg.risk_map, enabled=True),
+                  risk_map_mil=replace(cfg.risk_map_mil, enabled=True))  # fmt: skip
+    out = _Out()
+    out.risk_map = torch.zeros(2, 4, 2, 2)
+    cells, has_box, *_ = _map_case()
+    tg = replace(_targets(with_teacher=False), box_cells=cells, has_box=has_box)
+    total, parts = TSDLoss(cfg)(out, tg)
+    assert set(parts) == {"accident", "tta", "risk_map", "risk_map_mil"} and parts["risk_map"] > 0
+    with pytest.raises(ValueError, match="risk_map_mil for data without boxes"):
+        TSDLoss(cfg)(out, _targets(with_teacher=False))

@@ -197,3 +197,26 @@ def test_clip_scores_in_chunks_equal_one_pass(make_config):
     whole = torch.sigmoid(out.risk_logit[0]).numpy()
     chunked = clip_scores(model, frames, trainer.mean, trainer.std, trainer.device, chunk=5)
     assert chunked.shape == (16,) and abs(chunked - whole).max() < 1e-5
+
+
+def test_evaluate_reports_risk_map_top_cell_accuracy_where_boxes_are_known(synth_root, tmp_path):
+    import numpy as np
+
+    from accident_anticipation_ros.model.config import get_config
+    from accident_anticipation_ros.model.student import TSDStudent
+    from accident_anticipation_ros.training.checkpoint import save_student
+    from accident_anticipation_ros.training.datasets import list_clips
+    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint
+
+    torch.manual_seed(0)
+    model = TSDStudent(get_config("tsd-test", image_size=(64, 64), window_size=2)).eval()
+    save_student(model, tmp_path / "m", {"fps": 10.0, "mean": [0.0] * 3, "std": [1.0] * 3})
+    _, details = evaluate_checkpoint(tmp_path / "m", synth_root, "test")
+    result = details["risk_map"]
+    # every frame of the last second before toa shows the square: all are scored
+    toas = [r.toa for r in list_clips(synth_root, split="test") if r.positive]
+    assert result["frames"] == sum(
+        len(np.arange(16)[(np.arange(16) >= t - 10) & (np.arange(16) < t)]) for t in toas
+    )
+    assert 0.0 <= result["top_cell_accuracy"] <= 1.0 and result["uniform"] == 0.25
+    assert 0.25 <= result["chance"] <= 1.0

@@ -90,6 +90,7 @@ def load(ref: ClipRef, size: tuple[int, int] | None = None) -> Clip:
         raise DatasetError(
             f"{npz.with_suffix('.json')}: 'labels' has {labels.size} entries for {frames.shape[0]} frames"
         )
+    source_size = [int(frames.shape[1]), int(frames.shape[2])]
     if size is not None:
         frames = np.stack([_resize(f, size) for f in frames])
     return Clip(
@@ -100,5 +101,30 @@ def load(ref: ClipRef, size: tuple[int, int] | None = None) -> Clip:
         fps=float(record["fps"]),
         caption=record.get("caption", ""),
         frame_captions=list(record.get("frame_captions", [])),
-        meta={**record.get("meta", {}), "split": ref.split, "source": str(npz)},
+        meta={**record.get("meta", {}), "split": ref.split, "source": str(npz), "frame_size": source_size},
     )
+
+
+def key_boxes(clip: Clip) -> np.ndarray | None:
+    """Per-frame box of the clip's key road user (the colliding one in an accident clip).
+
+    Read from the generator's per-frame ``meta["objects"]`` (the object flagged ``key``), scaled from
+    ``meta["frame_size"]`` (the stored frames' ``(H, W)``) to the clip's frames.
+
+    Returns:
+        ``(T, 4)`` float32 ``(x0, y0, x1, y1)`` pixels, NaN where the key object is not in view; None
+        when the clip has no per-frame objects (other datasets, older benchmarks).
+    """
+    objects = clip.meta.get("objects")
+    if not isinstance(objects, list) or len(objects) != clip.num_frames:
+        return None
+    H, W = clip.frames.shape[1:3]
+    src_h, src_w = clip.meta.get("frame_size", (H, W))
+    scale = np.array([W / src_w, H / src_h, W / src_w, H / src_h], np.float64)
+    boxes = np.full((clip.num_frames, 4), np.nan, np.float32)
+    for t, frame_objects in enumerate(objects):
+        for obj in frame_objects:
+            if obj.get("key"):
+                boxes[t] = np.asarray(obj["box"], np.float64) * scale
+                break
+    return boxes

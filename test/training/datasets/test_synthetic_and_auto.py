@@ -95,3 +95,27 @@ def test_detection_errors(tmp_path):
         list_clips(tmp_path / "empty")
     with pytest.raises(DatasetError, match="unknown dataset format"):
         list_clips(tmp_path / "empty", fmt="kitti")
+
+
+def test_key_boxes_are_the_generators_key_object_scaled_to_the_loaded_frames(tmp_path):
+    from accident_anticipation_ros.training.datasets.synthetic import key_boxes
+    from accident_anticipation_ros.training.synth.config import make_config
+    from accident_anticipation_ros.training.synth.generator import generate_clip
+
+    clip = generate_clip(make_config("ccd", size=64), 1, "train", 0, positive=True)
+    write_clip(tmp_path, "train", clip)
+    manifest = {"format": "aar-synth-1", "fps": clip.fps, "num_frames": clip.num_frames,
+                "splits": {"train": [clip.clip_id]}, "toa": {clip.clip_id: clip.toa}}  # fmt: skip
+    (tmp_path / "synth.json").write_text(json.dumps(manifest))
+    ref = list_clips(tmp_path)[0]
+    full, half = load_clip(ref), load_clip(ref, size=(32, 32))
+    boxes = key_boxes(full)
+    assert boxes.shape == (clip.num_frames, 4)
+    for t, objects in enumerate(clip.meta["objects"]):
+        key = [o["box"] for o in objects if o["key"]]
+        assert np.array_equal(boxes[t], key[0]) if key else np.isnan(boxes[t]).all()
+    t = int(np.flatnonzero(~np.isnan(boxes[:, 0]))[-1])
+    assert key_boxes(half)[t] == pytest.approx(boxes[t] / 2)
+    seen = ~np.isnan(boxes[:, 0])
+    assert seen[int(clip.toa) - 5 : int(clip.toa)].all()  # the colliding object is in view before toa
+    assert key_boxes(Clip("x", full.frames, full.labels, full.toa, full.fps)) is None  # no per-frame objects
