@@ -163,6 +163,7 @@ def write_clips_bag(
                     fps=label_fps(clip.fps),
                     num_frames=clip.num_frames,
                     caption=clip.caption,
+                    cause=clip.cause,
                 )
                 writer.write(label_conn, first_ns - lead_ns, store.serialize_cdr(label, ACCIDENT_LABEL))
                 for i, frame in enumerate(clip.frames):
