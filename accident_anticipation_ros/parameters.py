@@ -43,6 +43,7 @@ class NodeParams:
     overlay_max_width: int = 640
     diagnostics_period: float = 1.0
     latency_warn_ms: float = 200.0
+    ood_warn_fraction: float = 0.5
     autostart: bool = True
 
     def __post_init__(self) -> None:
@@ -73,7 +74,15 @@ class NodeParams:
             "num_threads",
             f"must be >= 0 (0 = backend default), got {self.num_threads}",
         )
-        for name in ("threshold_medium", "threshold_high", "alert_on", "alert_off", "rise_rate", "fall_rate"):
+        for name in (
+            "threshold_medium",
+            "threshold_high",
+            "alert_on",
+            "alert_off",
+            "rise_rate",
+            "fall_rate",
+            "ood_warn_fraction",
+        ):
             value = getattr(self, name)
             _check(0.0 <= value <= 1.0 and math.isfinite(value), name, f"must be in [0, 1], got {value}")
         _check(
@@ -145,6 +154,8 @@ DESCRIPTIONS: dict[str, str] = {
     "overlay_max_width": "overlay images wider than this are downscaled (pixels)",
     "diagnostics_period": "seconds between /diagnostics messages",
     "latency_warn_ms": "diagnostics go WARN when the p95 latency exceeds this (milliseconds)",
+    "ood_warn_fraction": "diagnostics go WARN when more than this share of a period's frames are out of "
+    "the model's training domain (AccidentRisk.out_of_domain)",
     "autostart": "configure and activate on start (false: wait for lifecycle transitions)",
 }
 

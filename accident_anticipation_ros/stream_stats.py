@@ -32,6 +32,12 @@ class StatsSnapshot:
     message: str
     last_error: str = ""
     totals: dict[str, int] = field(default_factory=dict)
+    out_of_domain: int = 0  # processed frames of the period flagged out of the model's domain
+
+    @property
+    def out_of_domain_fraction(self) -> float:
+        """Share of the period's processed frames flagged out of domain (0 when none was processed)."""
+        return self.out_of_domain / self.processed if self.processed else 0.0
 
 
 class StreamStats:
@@ -55,10 +61,15 @@ class StreamStats:
                 self._period[key] += n
                 self._totals[key] += n
 
-    def processed(self, latency_ms: float, step_ms: float, reset_reason: str = "") -> None:
+    def processed(
+        self, latency_ms: float, step_ms: float, reset_reason: str = "", out_of_domain: bool = False
+    ) -> None:
         with self._lock:
             self._period["processed"] += 1
             self._totals["processed"] += 1
+            if out_of_domain:
+                self._period["out_of_domain"] += 1
+                self._totals["out_of_domain"] += 1
             self._latency_ms.append(latency_ms)
             self._step_ms.append(step_ms)
             if reset_reason:
@@ -70,8 +81,9 @@ class StreamStats:
             self._totals[key] += 1
             self._last_error = text
 
-    def snapshot(self, latency_warn_ms: float) -> StatsSnapshot:
-        """Summarise and restart the period; the level is OK, WARN or ERROR with the reason."""
+    def snapshot(self, latency_warn_ms: float, ood_warn_fraction: float = 1.0) -> StatsSnapshot:
+        """Summarise and restart the period; the level is OK, WARN or ERROR with the reason (WARN also
+        when more than ``ood_warn_fraction`` of the period's frames were out of the model's domain)."""
         with self._lock:
             now = time.monotonic()
             span = max(now - self._since, 1e-6)
@@ -99,12 +111,13 @@ class StreamStats:
                 message="",
                 last_error=self._last_error,
                 totals=dict(self._totals),
+                out_of_domain=period["out_of_domain"],
             )
-        level, message = _status(snap, latency_warn_ms)
+        level, message = _status(snap, latency_warn_ms, ood_warn_fraction)
         return StatsSnapshot(**{**snap.__dict__, "level": level, "message": message})
 
 
-def _status(s: StatsSnapshot, latency_warn_ms: float) -> tuple[int, str]:
+def _status(s: StatsSnapshot, latency_warn_ms: float, ood_warn_fraction: float = 1.0) -> tuple[int, str]:
     if s.inference_errors:
         return ERROR, f"{s.inference_errors} inference error(s): {s.last_error}"
     if s.received == 0 and s.processed == 0:
@@ -118,6 +131,11 @@ def _status(s: StatsSnapshot, latency_warn_ms: float) -> tuple[int, str]:
         problems.append(f"latency p95 {s.latency_p95_ms:.0f} ms > {latency_warn_ms:.0f} ms")
     if s.received and s.dropped > s.received / 2:
         problems.append(f"dropping {s.dropped}/{s.received} frames: inference slower than the camera")
+    if s.processed and s.out_of_domain_fraction > ood_warn_fraction:
+        problems.append(
+            f"{s.out_of_domain}/{s.processed} frames out of the model's training domain "
+            f"({s.out_of_domain_fraction:.0%} > {ood_warn_fraction:.0%}): its risk is not to be trusted here"
+        )
     if problems:
         return WARN, "; ".join(problems)
     return OK, f"processing {s.processed_fps:.1f} fps"

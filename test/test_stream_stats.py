@@ -34,3 +34,19 @@ def test_status_levels_say_why():
     stats.error("inference_errors", "RuntimeError: boom")
     snap = stats.snapshot(200)
     assert snap.level == ERROR and "boom" in snap.message
+
+
+def test_out_of_domain_share_of_the_period_warns_above_the_parameter():
+    stats = StreamStats()
+    for i in range(10):
+        stats.count("received")
+        stats.processed(10.0, 5.0, out_of_domain=i < 6)
+    snap = stats.snapshot(200, ood_warn_fraction=0.5)
+    assert snap.out_of_domain == 6 and snap.out_of_domain_fraction == 0.6
+    assert snap.level == WARN and "6/10 frames out of the model's training domain (60% > 50%)" in snap.message
+    for i in range(10):
+        stats.count("received")
+        stats.processed(10.0, 5.0, out_of_domain=i < 5)
+    snap = stats.snapshot(200, ood_warn_fraction=0.5)
+    assert snap.level == OK and snap.out_of_domain_fraction == 0.5 and snap.totals["out_of_domain"] == 11
+    assert stats.snapshot(200).out_of_domain_fraction == 0.0  # nothing processed in the period

@@ -310,7 +310,7 @@ class AnticipationNode(LifecycleNode):
             return
         result = out.result
         cam.risk_pub.publish(AccidentRisk(header=msg.header, **out.risk.as_dict()))
-        cam.stats.processed(out.risk.latency_ms, result.step_ms, result.reset_reason)
+        cam.stats.processed(out.risk.latency_ms, result.step_ms, result.reset_reason, result.out_of_domain)
         if cam.markers_pub.get_subscription_count():
             frame_header = msg.header
             if not frame_header.frame_id:
@@ -323,6 +323,9 @@ class AnticipationNode(LifecycleNode):
                     result.level,
                     result.alert,
                     result.time_to_accident,
+                    cause=result.cause,
+                    cause_confidence=result.cause_confidence,
+                    out_of_domain=result.out_of_domain,
                 )
             )
         self._maybe_publish_overlay(cam, msg, out.rgb, result)
@@ -355,13 +358,19 @@ class AnticipationNode(LifecycleNode):
         msg.alert_on_frames = int(p.alert_on_frames)
         msg.max_gap = float(p.max_gap)
         msg.cameras = list(self.cameras)
+        semantics = info.semantics
+        msg.training_domain = semantics.training_domain if semantics is not None else ""
+        msg.causes = list(semantics.causes.names) if semantics is not None and semantics.causes else []
+        msg.domain_threshold = (
+            float(semantics.domain.threshold) if semantics is not None and semantics.domain else math.nan
+        )
         self._info_pub.publish(msg)
 
     def _publish_diagnostics(self) -> None:
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         for cam in self.cameras.values():
-            s = cam.stats.snapshot(self.params.latency_warn_ms)
+            s = cam.stats.snapshot(self.params.latency_warn_ms, self.params.ood_warn_fraction)
             values = {
                 "camera_topic": cam.topic,
                 "backend": self.backend.name if self.backend else "",
@@ -378,6 +387,8 @@ class AnticipationNode(LifecycleNode):
                 "latency_p50_ms": f"{s.latency_p50_ms:.2f}",
                 "latency_p95_ms": f"{s.latency_p95_ms:.2f}",
                 "step_p50_ms": f"{s.step_p50_ms:.2f}",
+                "out_of_domain_fraction": f"{s.out_of_domain_fraction:.3f}",
+                "frames_out_of_domain": str(s.totals.get("out_of_domain", 0)),
                 "resets": ", ".join(f"{k}={v}" for k, v in sorted(s.resets.items())) or "none",
             }
             array.status.append(
