@@ -37,6 +37,12 @@ class Clip:
         return self.toa >= 0
 
     @property
+    def cause(self) -> str:
+        """The clip's hazard in the models' cause names: ``meta["cause"]``, else the synthetic
+        scenario family (``meta["scenario"]``, e.g. ``"lead_brake"``); ``""`` when unknown."""
+        return str(self.meta.get("cause") or self.meta.get("scenario") or "")
+
+    @property
     def num_frames(self) -> int:
         return int(self.frames.shape[0])
 

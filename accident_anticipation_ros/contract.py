@@ -23,12 +23,23 @@ Metadata (``metadata_props``, every value a string): :data:`METADATA_KEYS`, enco
 checkpoint's weights file (``<name>.safetensors``), or for a model that exists only in memory
 ``model.checkpoint.state_dict_sha256``. :func:`file_sha256` over an ONNX file and its external data
 is also the ONNX part of the TensorRT engine cache key.
+
+Optional semantics (:data:`OPTIONAL_METADATA_KEYS`, both or neither): ``aar.semantics`` is the JSON of
+a :class:`ModelSemantics` (the model's training domain, its accident causes as unit vectors in the
+``embedding`` space, and statistics of its training frames' features for an out-of-domain score),
+``aar.semantics_sha256`` is :func:`semantics_sha256` of that text bound to ``aar.model_hash``:
+:func:`decode_metadata` refuses semantics that were edited or copied from another model. A
+checkpoint's JSON carries the same pair under :data:`CHECKPOINT_SEMANTICS` /
+:data:`CHECKPOINT_SEMANTICS_SHA256`; arrays are little-endian float32, base64 (:class:`FloatArray`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +78,13 @@ METADATA_KEYS = (
     META_STD,
     META_FPS,
 )
+META_SEMANTICS = "aar.semantics"
+META_SEMANTICS_SHA256 = "aar.semantics_sha256"
+OPTIONAL_METADATA_KEYS = (META_SEMANTICS, META_SEMANTICS_SHA256)  # both or neither
+CHECKPOINT_SEMANTICS = "semantics"  # the same pair in a checkpoint's JSON (an object and its sha256)
+CHECKPOINT_SEMANTICS_SHA256 = "semantics_sha256"
+WHITENED = "whitened"  # a cause space: the domain statistics' whitened coordinates W (x - mean)
+CAUSE_SPACES = (EMBEDDING, WHITENED)
 
 
 class ContractError(ValueError):
@@ -101,6 +119,7 @@ class ModelMetadata:
         mean: Per-channel RGB mean used in ``(x / 255 - mean) / std``.
         std: Per-channel RGB std.
         fps: Frame rate the model assumes.
+        semantics: Training domain, causes and domain statistics; None for a model without them.
     """
 
     model_name: str
@@ -111,11 +130,13 @@ class ModelMetadata:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     fps: float
+    semantics: ModelSemantics | None = None
 
 
 def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
-    """The ``metadata_props`` of the contract, ``{key: value}`` in :data:`METADATA_KEYS` order."""
-    return {
+    """The ``metadata_props`` of the contract, ``{key: value}`` in :data:`METADATA_KEYS` order, then
+    the :data:`OPTIONAL_METADATA_KEYS` when the model has semantics."""
+    props = {
         META_FORMAT: FORMAT_VERSION,
         META_MODEL_NAME: meta.model_name,
         META_MODEL_HASH: meta.model_hash,
@@ -126,14 +147,19 @@ def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
         META_STD: json.dumps([float(x) for x in meta.std]),
         META_FPS: str(float(meta.fps)),
     }
+    if meta.semantics is not None:
+        text = encode_semantics(meta.semantics)
+        props[META_SEMANTICS] = text
+        props[META_SEMANTICS_SHA256] = semantics_sha256(meta.model_hash, text)
+    return props
 
 
 def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
     """Parse and check the ``aar.*`` metadata (inverse of :func:`encode_metadata`).
 
     Raises:
-        ContractError: a key is missing, ``aar.format`` is not :data:`FORMAT_VERSION`, or a value is
-            malformed (the message names it).
+        ContractError: a key is missing, ``aar.format`` is not :data:`FORMAT_VERSION`, a value is
+            malformed (the message names it), or ``aar.semantics`` does not match its sha256.
     """
     missing = [key for key in METADATA_KEYS if key not in props]
     if missing:
@@ -159,6 +185,14 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         raise ContractError(f"{META_CONFIG} must be a JSON object, got {type(config).__name__}")
     if height <= 0 or width <= 0 or not fps > 0:
         raise ContractError(f"{META_INPUT_HEIGHT}/width and {META_FPS} must be > 0")
+    semantics = None
+    present = [key for key in OPTIONAL_METADATA_KEYS if key in props]
+    if present:
+        if len(present) != len(OPTIONAL_METADATA_KEYS):
+            raise ContractError(f"ONNX metadata has {present} but not both of {list(OPTIONAL_METADATA_KEYS)}")
+        semantics = verified_semantics(
+            props[META_SEMANTICS], props[META_SEMANTICS_SHA256], props[META_MODEL_HASH]
+        )
     return ModelMetadata(
         model_name=props[META_MODEL_NAME],
         model_hash=props[META_MODEL_HASH],
@@ -168,6 +202,7 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         mean=mean,  # type: ignore[arg-type]
         std=std,  # type: ignore[arg-type]
         fps=fps,
+        semantics=semantics,
     )
 
 
@@ -179,3 +214,229 @@ def file_sha256(path: str | os.PathLike, extra: Sequence[str | os.PathLike] = ()
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+# --- semantics: training domain, causes, domain statistics ----------------------------------------
+
+
+@dataclass(frozen=True)
+class FloatArray:
+    """A float32 array in the contract's JSON: its shape and little-endian bytes (numpy reads them
+    with ``np.frombuffer(a.data, "<f4").reshape(a.shape)``)."""
+
+    shape: tuple[int, ...]
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if any(int(d) < 0 for d in self.shape) or len(self.data) != 4 * math.prod(self.shape):
+            raise ContractError(
+                f"float32 array of shape {list(self.shape)} needs {4 * math.prod(self.shape)} bytes, got {len(self.data)}"
+            )
+
+    def to_json(self) -> dict:
+        return {"shape": list(self.shape), "float32_base64": base64.b64encode(self.data).decode("ascii")}
+
+    @classmethod
+    def from_json(cls, obj: object, what: str) -> FloatArray:
+        try:
+            shape = tuple(int(d) for d in obj["shape"])  # type: ignore[index]
+            data = base64.b64decode(obj["float32_base64"], validate=True)  # type: ignore[index]
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise ContractError(
+                f"{META_SEMANTICS}: {what} is not a float32 array ({type(exc).__name__}: {exc})"
+            ) from exc
+        return cls(shape, data)
+
+
+@dataclass(frozen=True)
+class CauseBank:
+    """The accident causes a model can name: one unit vector per cause.
+
+    A frame's cause is the softmax over ``logit_scale * cos(x, vector)``, with ``x`` the frame's
+    ``embedding`` (``space`` :data:`EMBEDDING`: e.g. a teacher's prompt embeddings) or its whitened
+    coordinates ``W (embedding - mean)`` under the model's :class:`DomainStats` (``space``
+    :data:`WHITENED`: e.g. class means of whitened training embeddings).
+
+    Attributes:
+        names: Cause names (``K``), e.g. the synthetic scenario families ``"lead_brake"``, ...
+        vectors: ``(K, D)`` L2-normalised cause vectors in ``space``.
+        logit_scale: Softmax scale of the cosine similarities (1 / temperature).
+        source: How the vectors were made (prompt embeddings of a teacher, class means, ...).
+        space: One of :data:`CAUSE_SPACES`.
+    """
+
+    names: tuple[str, ...]
+    vectors: FloatArray
+    logit_scale: float
+    source: str = ""
+    space: str = EMBEDDING
+
+
+@dataclass(frozen=True)
+class DomainStats:
+    """Statistics of the training frames' features for a Mahalanobis out-of-domain score.
+
+    ``score(x) = || whitening @ (x - mean) ||``, the Mahalanobis distance under the shrunk covariance
+    ``C`` the whitening matrix was made from (``whitening.T @ whitening = C^-1``); a frame is out of
+    domain when its score exceeds ``threshold``.
+
+    Attributes:
+        feature: The step-graph output the statistics are of (an entry of :data:`OUTPUTS`).
+        mean: ``(D,)`` mean feature of the training frames.
+        whitening: ``(D, D)`` whitening matrix.
+        threshold: The ``percentile``-th percentile of the training frames' scores.
+        percentile: Percentile of the threshold, in (0, 100].
+        shrinkage: Weight of the scaled identity in the shrunk covariance, in [0, 1].
+        frames: How many training frames the statistics are over.
+    """
+
+    feature: str
+    mean: FloatArray
+    whitening: FloatArray
+    threshold: float
+    percentile: float
+    shrinkage: float
+    frames: int
+
+
+@dataclass(frozen=True)
+class ModelSemantics:
+    """What a model knows about its outputs beyond the graph (``aar.semantics``).
+
+    Attributes:
+        training_domain: The data the model was trained on, in words, e.g. ``"synthetic (...)"``.
+        causes: The cause bank; None when the model names no causes.
+        domain: Out-of-domain statistics; None when the model has none.
+    """
+
+    training_domain: str
+    causes: CauseBank | None = None
+    domain: DomainStats | None = None
+
+
+def semantics_to_json(sem: ModelSemantics) -> dict:
+    """The JSON object of ``aar.semantics`` (inverse of :func:`semantics_from_json`)."""
+    obj: dict = {"training_domain": sem.training_domain}
+    if sem.causes is not None:
+        c = sem.causes
+        obj["causes"] = {
+            "names": list(c.names),
+            "vectors": c.vectors.to_json(),
+            "logit_scale": float(c.logit_scale),
+            "source": c.source,
+            "space": c.space,
+        }
+    if sem.domain is not None:
+        d = sem.domain
+        obj["domain"] = {
+            "feature": d.feature,
+            "mean": d.mean.to_json(),
+            "whitening": d.whitening.to_json(),
+            "threshold": float(d.threshold),
+            "percentile": float(d.percentile),
+            "shrinkage": float(d.shrinkage),
+            "frames": int(d.frames),
+        }
+    return obj
+
+
+def _number(obj: dict, key: str, what: str) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ContractError(f"{META_SEMANTICS}: {what}.{key} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def semantics_from_json(obj: object) -> ModelSemantics:
+    """Parse and check the ``aar.semantics`` object.
+
+    Raises:
+        ContractError: a field is missing or malformed, or the shapes disagree (the message names it).
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("training_domain"), str):
+        raise ContractError(f"{META_SEMANTICS} must be a JSON object with a string 'training_domain'")
+    causes = domain = None
+    if obj.get("causes") is not None:
+        c = obj["causes"]
+        if not isinstance(c, dict):
+            raise ContractError(f"{META_SEMANTICS}: causes must be an object")
+        names = c.get("names")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ContractError(
+                f"{META_SEMANTICS}: causes.names must be a non-empty list of names, got {names!r}"
+            )
+        if len(set(names)) != len(names):
+            raise ContractError(f"{META_SEMANTICS}: causes.names has duplicates: {names}")
+        vectors = FloatArray.from_json(c.get("vectors"), "causes.vectors")
+        if len(vectors.shape) != 2 or vectors.shape[0] != len(names) or vectors.shape[1] < 1:
+            raise ContractError(
+                f"{META_SEMANTICS}: causes.vectors must be ({len(names)}, D), got {list(vectors.shape)}"
+            )
+        scale = _number(c, "logit_scale", "causes")
+        if scale <= 0:
+            raise ContractError(f"{META_SEMANTICS}: causes.logit_scale must be > 0, got {scale}")
+        space = c.get("space", EMBEDDING)
+        if space not in CAUSE_SPACES:
+            raise ContractError(
+                f"{META_SEMANTICS}: causes.space must be one of {list(CAUSE_SPACES)}, got {space!r}"
+            )
+        causes = CauseBank(tuple(names), vectors, scale, str(c.get("source", "")), space)
+    if obj.get("domain") is not None:
+        d = obj["domain"]
+        if not isinstance(d, dict) or d.get("feature") not in OUTPUTS:
+            feature = d.get("feature") if isinstance(d, dict) else d
+            raise ContractError(
+                f"{META_SEMANTICS}: domain.feature must be one of {list(OUTPUTS)}, got {feature!r}"
+            )
+        mean = FloatArray.from_json(d.get("mean"), "domain.mean")
+        whitening = FloatArray.from_json(d.get("whitening"), "domain.whitening")
+        if len(mean.shape) != 1 or whitening.shape != (mean.shape[0], mean.shape[0]):
+            raise ContractError(
+                f"{META_SEMANTICS}: domain.mean must be (D,) and domain.whitening (D, D), got {list(mean.shape)} and {list(whitening.shape)}"
+            )
+        threshold, percentile = _number(d, "threshold", "domain"), _number(d, "percentile", "domain")
+        shrinkage, frames = _number(d, "shrinkage", "domain"), _number(d, "frames", "domain")
+        if threshold <= 0 or not 0 < percentile <= 100 or not 0 <= shrinkage <= 1 or frames < 1:
+            raise ContractError(
+                f"{META_SEMANTICS}: need domain.threshold > 0, percentile in (0, 100], shrinkage in [0, 1], frames >= 1; got {threshold}, {percentile}, {shrinkage}, {frames}"
+            )
+        domain = DomainStats(d["feature"], mean, whitening, threshold, percentile, shrinkage, int(frames))
+    if causes is not None and causes.space == WHITENED:
+        if domain is None:
+            raise ContractError(f"{META_SEMANTICS}: causes in the {WHITENED!r} space need domain statistics")
+        if causes.vectors.shape[1] != domain.mean.shape[0]:
+            raise ContractError(
+                f"{META_SEMANTICS}: causes are {causes.vectors.shape[1]}-d, the whitened space "
+                f"{domain.mean.shape[0]}-d"
+            )
+    return ModelSemantics(obj["training_domain"], causes, domain)
+
+
+def encode_semantics(sem: ModelSemantics) -> str:
+    """The canonical ``aar.semantics`` text (sorted keys, no spaces): what :func:`semantics_sha256` hashes."""
+    return json.dumps(semantics_to_json(sem), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def semantics_sha256(model_hash: str, text: str) -> str:
+    """sha256 hex of ``model_hash``, a newline and the semantics text: binds the semantics to the weights."""
+    return hashlib.sha256(f"{model_hash}\n{text}".encode()).hexdigest()
+
+
+def verified_semantics(semantics: str | dict, sha256: object, model_hash: str) -> ModelSemantics:
+    """Decode semantics (the ``aar.semantics`` text or a checkpoint's object) after checking their sha256.
+
+    Raises:
+        ContractError: the digest does not match (edited semantics, or semantics of another model),
+            or the semantics are malformed.
+    """
+    try:
+        obj = json.loads(semantics) if isinstance(semantics, str) else semantics
+    except ValueError as exc:
+        raise ContractError(f"{META_SEMANTICS} is not valid JSON ({exc})") from exc
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    if semantics_sha256(model_hash, text) != sha256:
+        raise ContractError(
+            f"{META_SEMANTICS} does not match {META_SEMANTICS_SHA256} for model {model_hash[:12]}...: the causes "
+            "or domain statistics were edited or belong to another model; refusing them (re-export the model)"
+        )
+    return semantics_from_json(obj)

@@ -8,6 +8,10 @@ the stream saw at that moment; 0 before the first), and the number of such frame
 
 A replay that lost frames changes the metrics: :func:`check_missing` fails an evaluation whose share
 of frames without a risk message exceeds a limit (``evaluate-bag --max-missing``, default 0).
+
+Where the labels carry a cause (``AccidentLabel.cause``), the cause the node named is scored on the
+accident clips' frames in the last :data:`CAUSE_WINDOW_S` seconds before the accident
+(:func:`cause_report`); the share of frames the node flagged out of domain is reported too.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+CAUSE_WINDOW_S = 1.0  # cause accuracy is scored over this many seconds before the accident
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Evaluation:
         positives = sum(c.positive for c in self.clips)
         return {
             **self.metrics,
+            **cause_report(self.clips),
             "camera": self.camera,
             "clips": len(self.clips),
             "positives": positives,
@@ -93,6 +100,37 @@ def filled_scores(clip) -> np.ndarray:
             held = value
         out[i] = held
     return out
+
+
+def cause_report(clips, window_s: float = CAUSE_WINDOW_S) -> dict:
+    """Cause accuracy and out-of-domain share of recorded clips.
+
+    ``cause_accuracy``: of the frames in the last ``window_s`` seconds before the accident of accident
+    clips with a cause label that have a risk message naming a cause (the node names one only while
+    the level is above LOW), the share naming the labelled cause (NaN when there are none);
+    ``cause_frames``: how many such frames; ``cause_window_frames``: the received frames in those
+    windows (named or not). ``out_of_domain_fraction``: received frames flagged out of domain.
+    """
+    hits = named = window = received = ood = 0
+    for clip in clips:
+        got = clip.received
+        received += int(got.sum())
+        if clip.out_of_domain is not None:
+            ood += int((clip.out_of_domain & got).sum())
+        if not clip.positive or not clip.cause_label or clip.cause is None:
+            continue
+        t = np.arange(clip.num_frames)
+        in_window = got & (t < clip.toa) & (t >= clip.toa - window_s * clip.fps)
+        window += int(in_window.sum())
+        said = in_window & (clip.cause != "")
+        named += int(said.sum())
+        hits += int((clip.cause[said] == clip.cause_label).sum())
+    return {
+        "cause_accuracy": hits / named if named else float("nan"),
+        "cause_frames": named,
+        "cause_window_frames": window,
+        "out_of_domain_fraction": ood / received if received else float("nan"),
+    }
 
 
 def evaluate_bags(paths: list[Path], camera: str | None = None, labels_bag: Path | None = None) -> Evaluation:
@@ -232,6 +270,11 @@ def write_report(ev: Evaluation, out: Path) -> Path:
         ("frames (without a risk message)", f"{summary['frames']} ({summary['missing_frames']})"),
         ("node latency p50 / p95 (ms)", f"{summary['latency_p50_ms']:.1f} / {summary['latency_p95_ms']:.1f}"),
         ("processed fps", f"{summary['processed_fps']:.1f}"),
+        (
+            f"cause accuracy, last {CAUSE_WINDOW_S:g} s before the accident (frames with a cause)",
+            f"{summary['cause_accuracy']:.3f} ({summary['cause_frames']} of {summary['cause_window_frames']})",
+        ),
+        ("frames flagged out of domain", f"{summary['out_of_domain_fraction']:.3f}"),
     ]
     lines = [
         "# Accident anticipation report",

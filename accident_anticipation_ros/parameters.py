@@ -46,6 +46,7 @@ class NodeParams:
     diagnostics_period: float = 1.0
     latency_warn_ms: float = 200.0
     stale_error_after: float = 5.0
+    ood_warn_fraction: float = 0.5
     autostart: bool = True
     debug_step_delay_ms: float = 0.0
 
@@ -77,7 +78,15 @@ class NodeParams:
             "num_threads",
             f"must be >= 0 (0 = backend default), got {self.num_threads}",
         )
-        for name in ("threshold_medium", "threshold_high", "alert_on", "alert_off", "rise_rate", "fall_rate"):
+        for name in (
+            "threshold_medium",
+            "threshold_high",
+            "alert_on",
+            "alert_off",
+            "rise_rate",
+            "fall_rate",
+            "ood_warn_fraction",
+        ):
             value = getattr(self, name)
             _check(0.0 <= value <= 1.0 and math.isfinite(value), name, f"must be in [0, 1], got {value}")
         _check(
@@ -166,6 +175,8 @@ DESCRIPTIONS: dict[str, str] = {
     "latency_warn_ms": "diagnostics go WARN when the p95 latency exceeds this (milliseconds)",
     "stale_error_after": "diagnostics go ERROR for a camera silent this long (seconds, node clock); "
     "WARN already after two expected frame periods (from the header stamps)",
+    "ood_warn_fraction": "diagnostics go WARN when more than this share of a period's frames are out of "
+    "the model's training domain (AccidentRisk.out_of_domain)",
     "autostart": "configure and activate on start (false: wait for lifecycle transitions)",
     "debug_step_delay_ms": "testing/benchmarking only: sleep this long before every model step, to act as "
     "a slower model (drops, latency); 0 = off, never set it in production",

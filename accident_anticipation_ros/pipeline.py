@@ -64,6 +64,10 @@ class RiskFields:
     reset_reason: str
     latency_ms: float
     frames_dropped: int
+    cause: str = ""
+    cause_confidence: float = float("nan")
+    out_of_domain: bool = False
+    domain_score: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         """Keyword arguments of an AccidentRisk constructor (rclpy or rosbags), ``header`` apart."""

@@ -44,6 +44,12 @@ class StatsSnapshot:
     totals: dict[str, int] = field(default_factory=dict)
     expected_period_s: float = math.nan  # median header-stamp gap; nan before two frames
     since_last_frame_s: float = math.nan  # node clock now - last arrival; nan before the first frame
+    out_of_domain: int = 0  # processed frames of the period flagged out of the model's domain
+
+    @property
+    def out_of_domain_fraction(self) -> float:
+        """Share of the period's processed frames flagged out of domain (0 when none was processed)."""
+        return self.out_of_domain / self.processed if self.processed else 0.0
 
 
 class StreamStats:
@@ -100,10 +106,15 @@ class StreamStats:
             return WARN, f"no frame for {since:.2f} s (expected every {period:.3f} s)"
         return OK, ""
 
-    def processed(self, latency_ms: float, step_ms: float, reset_reason: str = "") -> None:
+    def processed(
+        self, latency_ms: float, step_ms: float, reset_reason: str = "", out_of_domain: bool = False
+    ) -> None:
         with self._lock:
             self._period["processed"] += 1
             self._totals["processed"] += 1
+            if out_of_domain:
+                self._period["out_of_domain"] += 1
+                self._totals["out_of_domain"] += 1
             self._latency_ms.append(latency_ms)
             self._step_ms.append(step_ms)
             if reset_reason:
@@ -121,6 +132,7 @@ class StreamStats:
         now_s: float = math.nan,
         stale_error_after: float = math.inf,
         frame_rate_warning: str = "",
+        ood_warn_fraction: float = 1.0,
     ) -> StatsSnapshot:
         """Summarise and restart the period; the level is OK, WARN or ERROR with the reason.
 
@@ -129,6 +141,7 @@ class StreamStats:
             now_s: The node clock (s); enables the staleness check (see the module docstring).
             stale_error_after: ERROR when no frame arrived for this long (s).
             frame_rate_warning: The stream's frame-rate problem (``FrameRateReport.warning()``), a WARN.
+            ood_warn_fraction: WARN when more than this share of the period's frames are out of domain.
         """
         stale = self.staleness(now_s, stale_error_after)
         expected = self.expected_period()
@@ -164,8 +177,11 @@ class StreamStats:
                 totals=dict(self._totals),
                 expected_period_s=expected,
                 since_last_frame_s=since,
+                out_of_domain=period["out_of_domain"],
             )
-        level, message = _status(snap, latency_warn_ms, stale, ever_received, frame_rate_warning)
+        level, message = _status(
+            snap, latency_warn_ms, stale, ever_received, frame_rate_warning, ood_warn_fraction
+        )
         return StatsSnapshot(**{**snap.__dict__, "level": level, "message": message})
 
 
@@ -175,6 +191,7 @@ def _status(
     stale: tuple[int, str],
     ever_received: bool,
     frame_rate_warning: str = "",
+    ood_warn_fraction: float = 1.0,
 ) -> tuple[int, str]:
     if s.inference_errors:
         return ERROR, f"{s.inference_errors} inference error(s): {s.last_error}"
@@ -193,6 +210,11 @@ def _status(
         problems.append(f"dropping {s.dropped}/{s.received} frames: inference slower than the camera")
     if frame_rate_warning:
         problems.append(frame_rate_warning)
+    if s.processed and s.out_of_domain_fraction > ood_warn_fraction:
+        problems.append(
+            f"{s.out_of_domain}/{s.processed} frames out of the model's training domain "
+            f"({s.out_of_domain_fraction:.0%} > {ood_warn_fraction:.0%}): its risk is not to be trusted here"
+        )
     if problems:
         return WARN, "; ".join(problems)
     decimated = f" ({s.decimated} frames decimated to the model's fps)" if s.decimated else ""

@@ -16,6 +16,18 @@ def level_color(level: int) -> tuple[int, int, int]:
     return LEVEL_COLORS[max(0, min(int(level), 2))]
 
 
+def cause_text(alert: bool, cause: str, cause_confidence: float, out_of_domain: bool) -> str:
+    """``", cause cut_in 81%"`` while alerting with a cause, ``" (out of domain)"`` on such frames."""
+    text = ""
+    if alert and cause:
+        text += f", cause {cause}"
+        if math.isfinite(cause_confidence):
+            text += f" {cause_confidence:.0%}"
+    if out_of_domain:
+        text += " (out of domain)"
+    return text
+
+
 def draw_overlay(
     rgb: np.ndarray,
     probability: float,
@@ -27,6 +39,9 @@ def draw_overlay(
     camera: str = "",
     max_width: int = 640,
     min_width: int = 480,
+    cause: str = "",
+    cause_confidence: float = math.nan,
+    out_of_domain: bool = False,
 ) -> np.ndarray:
     """Return a new RGB image: the frame with the model's risk drawn on it.
 
@@ -40,6 +55,8 @@ def draw_overlay(
         camera: name drawn in the corner.
         max_width: frames wider than this are downscaled first.
         min_width: frames narrower than this are upscaled first, so the text stays legible.
+        cause, cause_confidence: the likely cause and its probability, written in the banner while alerting.
+        out_of_domain: marks the frame "OUT OF DOMAIN" under the risk text.
     """
     img = rgb
     width = min(max(img.shape[1], min(min_width, max_width)), max_width)
@@ -73,12 +90,18 @@ def draw_overlay(
     text = f"{camera + '  ' if camera else ''}risk {probability_smoothed:.2f} {LEVEL_NAMES[max(0, min(level, 2))]}"
     x = margin * 2 + bar_w
     _text(img, text, (x, margin + round(18 * unit)), font_scale, color, thick)
+    if out_of_domain:
+        _text(img, "OUT OF DOMAIN", (x, margin + round(40 * unit)), font_scale, (255, 255, 255), thick)
     if alert:
         banner_h = round(34 * unit)
         cv2.rectangle(img, (0, h - banner_h), (w, h), LEVEL_COLORS[2], -1)
         label = "ACCIDENT RISK"
         if math.isfinite(time_to_accident):
             label += f"  TTA {time_to_accident:.1f} s"
+        if cause:
+            label += f"  {cause}"
+            if math.isfinite(cause_confidence):
+                label += f" {cause_confidence:.0%}"
         _text(img, label, (x, h - round(10 * unit)), font_scale * 1.3, (255, 255, 255), thick + 1)
     return img
 
@@ -95,6 +118,9 @@ def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: in
         risk_map=result.risk_map,
         camera=camera,
         max_width=max_width,
+        cause=result.cause,
+        cause_confidence=result.cause_confidence,
+        out_of_domain=result.out_of_domain,
     )
 
 

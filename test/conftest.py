@@ -212,3 +212,24 @@ def _ros_arg(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(f"'{v}'" for v in value) + "]"
     return str(value)
+
+
+def find_real_dad() -> Path | None:
+    """The real DAD clips of the workplace (``shared/real/dad`` next to the checkout or above it), or None.
+
+    Research data without a licence: read in place, never copied into the repository.
+    """
+    for parent in REPO.parents:
+        folder = parent / "shared" / "real" / "dad"
+        if folder.is_dir() and any(folder.iterdir()):
+            return folder
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_dad() -> Path:
+    """The folder of the real DAD clips (``<clip>/001.jpg ...``); the test is skipped when it is absent."""
+    folder = find_real_dad()
+    if folder is None:
+        pytest.skip("real DAD clips not found (../shared/real/dad is not part of the repository)")
+    return folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -14,11 +15,22 @@ import pytest
 from accident_anticipation_ros import contract
 from accident_anticipation_ros.contract import (
     METADATA_KEYS,
+    OPTIONAL_METADATA_KEYS,
+    WHITENED,
+    CauseBank,
     ContractError,
+    DomainStats,
+    FloatArray,
     ModelMetadata,
+    ModelSemantics,
     decode_metadata,
     encode_metadata,
+    encode_semantics,
     file_sha256,
+    semantics_from_json,
+    semantics_sha256,
+    semantics_to_json,
+    verified_semantics,
 )
 from accident_anticipation_ros.runtime.onnx_signature import read_signature
 
@@ -69,7 +81,12 @@ def test_the_shipped_model_declares_the_contract():
         "std",
         "fps",
     ]
-    assert set(sig.metadata) == {f"aar.{key}" for key in keys} == set(METADATA_KEYS)
+    optional = ["semantics", "semantics_sha256"]
+    assert (
+        set(sig.metadata)
+        == {f"aar.{key}" for key in keys + optional}
+        == set(METADATA_KEYS + OPTIONAL_METADATA_KEYS)
+    )
     assert sig.metadata["aar.format"] == contract.FORMAT_VERSION == "1"
     meta = decode_metadata(sig.metadata)
     assert encode_metadata(meta) == sig.metadata  # the encoding reproduces the file byte for byte
@@ -114,6 +131,77 @@ def test_decode_names_missing_keys():
     props = {k: v for k, v in encode_metadata(META).items() if k not in ("aar.fps", "aar.std")}
     with pytest.raises(ContractError, match=r"missing \['aar\.std', 'aar\.fps'\]"):
         decode_metadata(props)
+
+
+def _array(values: list, shape: tuple[int, ...]) -> FloatArray:
+    import array
+
+    return FloatArray(shape, array.array("f", values).tobytes())
+
+
+SEMANTICS = ModelSemantics(
+    training_domain="synthetic (test)",
+    causes=CauseBank(("a", "b"), _array([1, 0, 0, 0, 1, 0], (2, 3)), 14.5, "hand-made", WHITENED),
+    domain=DomainStats(
+        "embedding", _array([0, 1, 2], (3,)), _array([1, 0, 0, 0, 2, 0, 0, 0, 3], (3, 3)), 4.5, 99.0, 0.1, 30
+    ),
+)
+
+
+def test_semantics_round_trip_and_bind_to_the_model_hash():
+    meta = dataclasses.replace(META, semantics=SEMANTICS)
+    encoded = encode_metadata(meta)
+    assert list(encoded) == list(METADATA_KEYS + OPTIONAL_METADATA_KEYS)
+    text = encoded["aar.semantics"]
+    assert (
+        text
+        == encode_semantics(SEMANTICS)
+        == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    )
+    expected = hashlib.sha256(f"{META.model_hash}\n{text}".encode()).hexdigest()
+    assert encoded["aar.semantics_sha256"] == expected == semantics_sha256(META.model_hash, text)
+    assert decode_metadata(encoded) == meta
+    assert semantics_from_json(semantics_to_json(SEMANTICS)) == SEMANTICS
+    assert (
+        verified_semantics(json.loads(text), expected, META.model_hash) == SEMANTICS
+    )  # a checkpoint's object
+    assert decode_metadata(encode_metadata(META)).semantics is None  # optional
+
+
+def test_edited_semantics_or_semantics_of_another_model_are_refused():
+    encoded = encode_metadata(dataclasses.replace(META, semantics=SEMANTICS))
+    edited = dict(encoded, **{"aar.semantics": encoded["aar.semantics"].replace('"a"', '"x"')})
+    with pytest.raises(
+        ContractError, match=r"aar\.semantics does not match aar\.semantics_sha256 .*refusing"
+    ):
+        decode_metadata(edited)
+    other = dict(encoded, **{"aar.model_hash": "cd" * 32})
+    with pytest.raises(ContractError, match="belong to another model"):
+        decode_metadata(other)
+    half = {k: v for k, v in encoded.items() if k != "aar.semantics_sha256"}
+    with pytest.raises(ContractError, match="not both"):
+        decode_metadata(half)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda o: o["causes"].update(names=["a", "a"]), "duplicates"),
+        (lambda o: o["causes"].update(names=["a"]), r"must be \(1, D\)"),
+        (lambda o: o["causes"].update(space="pixels"), "causes.space"),
+        (lambda o: o["causes"]["vectors"].update(shape=[2, 4]), "needs 32 bytes, got 24"),
+        (lambda o: o["domain"].update(feature="risk"), "domain.feature"),
+        (lambda o: o["domain"].update(threshold=float("inf")), "finite number"),
+        (lambda o: o["domain"].update(percentile=0), r"percentile in \(0, 100\]"),
+        (lambda o: o.pop("domain"), "need domain statistics"),
+        (lambda o: o["domain"]["mean"].update(float32_base64="!!"), "not a float32 array"),
+    ],
+)
+def test_malformed_semantics_are_named(edit, match):
+    obj = semantics_to_json(SEMANTICS)
+    edit(obj)
+    with pytest.raises(ContractError, match=match):
+        semantics_from_json(obj)
 
 
 def test_file_sha256_is_the_sha256_of_the_bytes_in_order(tmp_path):

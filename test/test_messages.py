@@ -31,6 +31,10 @@ def test_accident_risk_crosses_dds_intact(ros_env, run_script):
     assert got["reset_reason"] == "time_jump_back"
     assert got["latency_ms"] == 12.5
     assert got["frames_dropped"] == 3
+    assert got["cause"] == "cut_in"
+    assert got["cause_confidence"] == 0.75
+    assert got["out_of_domain"] is True
+    assert got["domain_score"] == 23.5
 
 
 def test_message_constants_and_fields():
@@ -49,6 +53,15 @@ def test_message_constants_and_fields():
         "state_reset",
         "latency_ms",
     } <= set(AccidentRisk.get_fields_and_field_types())
+    risk_types = AccidentRisk.get_fields_and_field_types()
+    assert {k: risk_types[k] for k in ("cause", "cause_confidence", "out_of_domain", "domain_score")} == {
+        "cause": "string",
+        "cause_confidence": "float",
+        "out_of_domain": "boolean",
+        "domain_score": "float",
+    }
+    risk = AccidentRisk()  # defaults of a fresh message: no cause, in domain
+    assert risk.cause == "" and risk.out_of_domain is False
     assert {
         "header",
         "model_name",
@@ -60,6 +73,12 @@ def test_message_constants_and_fields():
         "threshold_medium",
         "threshold_high",
     } <= set(AnticipationInfo.get_fields_and_field_types())
-    assert {"header", "clip_id", "label", "time_of_accident", "fps"} <= set(
+    info_types = AnticipationInfo.get_fields_and_field_types()
+    assert {k: info_types[k] for k in ("training_domain", "causes", "domain_threshold")} == {
+        "training_domain": "string",
+        "causes": "sequence<string>",
+        "domain_threshold": "float",
+    }
+    assert {"header", "clip_id", "label", "time_of_accident", "fps", "cause"} <= set(
         AccidentLabel.get_fields_and_field_types()
     )

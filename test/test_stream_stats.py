@@ -97,3 +97,19 @@ def test_staleness_follows_the_clock_it_is_given_not_the_wall_clock():
     time.sleep(0.3)  # wall time passes; the given (simulated) clock does not
     assert stats.staleness(1000.15, 1.0) == (OK, "")
     assert stats.staleness(1002.0, 1.0)[0] == ERROR
+
+
+def test_out_of_domain_share_of_the_period_warns_above_the_parameter():
+    stats = StreamStats()
+    for i in range(10):
+        stats.count("received")
+        stats.processed(10.0, 5.0, out_of_domain=i < 6)
+    snap = stats.snapshot(200, ood_warn_fraction=0.5)
+    assert snap.out_of_domain == 6 and snap.out_of_domain_fraction == 0.6
+    assert snap.level == WARN and "6/10 frames out of the model's training domain (60% > 50%)" in snap.message
+    for i in range(10):
+        stats.count("received")
+        stats.processed(10.0, 5.0, out_of_domain=i < 5)
+    snap = stats.snapshot(200, ood_warn_fraction=0.5)
+    assert snap.level == OK and snap.out_of_domain_fraction == 0.5 and snap.totals["out_of_domain"] == 11
+    assert stats.snapshot(200).out_of_domain_fraction == 0.0  # nothing processed in the period

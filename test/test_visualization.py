@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from accident_anticipation_ros.visualization import LEVEL_COLORS, draw_overlay
+from accident_anticipation_ros.visualization import LEVEL_COLORS, cause_text, draw_overlay
 
 
 def test_overlay_keeps_the_input_and_draws_level_bar_and_banner():
@@ -31,3 +31,19 @@ def test_wide_frames_are_downscaled_and_nan_tta_is_not_drawn():
 def test_frames_at_the_minimum_width_keep_their_size():
     rgb = np.zeros((300, 500, 3), np.uint8)
     assert draw_overlay(rgb, 0.2, 0.2, 0, False).shape == (300, 500, 3)
+
+
+def test_cause_is_shown_while_alerting_and_out_of_domain_always():
+    assert cause_text(True, "cut_in", 0.81, False) == ", cause cut_in 81%"
+    assert cause_text(False, "cut_in", 0.81, False) == ""  # not alerting: no cause
+    assert cause_text(True, "", math.nan, True) == " (out of domain)"
+    rgb = np.full((240, 320, 3), 128, np.uint8)
+    plain = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5)
+    named = draw_overlay(
+        rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, cause="lead_brake", cause_confidence=0.9
+    )
+    banner = slice(360 - 34, 360)
+    assert not np.array_equal(plain[banner], named[banner])  # the cause is written in the banner
+    assert np.array_equal(plain[:300], named[:300])
+    ood = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, out_of_domain=True)
+    assert not np.array_equal(plain[20:60], ood[20:60])  # "OUT OF DOMAIN" under the risk text

@@ -203,6 +203,7 @@ class ClipLabel:
     caption: str
     start_ns: int  # stamp of the clip's first frame
     frame_id: str
+    cause: str = ""  # the clip's cause label (see Clip.cause); "" when unknown
 
     @property
     def positive(self) -> bool:
@@ -245,6 +246,7 @@ def _to_clip_label(msg, path: Path) -> ClipLabel:
         caption=msg.caption,
         start_ns=start_ns,
         frame_id=msg.header.frame_id,
+        cause=msg.cause,
     )
 
 
@@ -348,6 +350,7 @@ def _make_clip(label: ClipLabel, frames: list[tuple[int, np.ndarray]], path: Pat
             "camera_topic": topic,
             "frame_id": label.frame_id,
             "stamps_ns": [s for s, _ in frames],
+            "cause": label.cause,
         },
     )
 
@@ -376,6 +379,11 @@ class RiskClip:
     tta: np.ndarray  # (T,) float32, NaN when unknown
     latency_ms: np.ndarray  # (T,) float32
     duplicates: int = 0  # risk messages for a frame that already had one (the first is kept)
+    cause_label: str = ""  # the clip's cause (AccidentLabel.cause); "" when unknown
+    cause: np.ndarray | None = None  # (T,) object: AccidentRisk.cause, "" when none or dropped
+    cause_confidence: np.ndarray | None = None  # (T,) float32, NaN when no cause
+    out_of_domain: np.ndarray | None = None  # (T,) bool
+    domain_score: np.ndarray | None = None  # (T,) float32, NaN when unknown or dropped
 
     @property
     def num_frames(self) -> int:
@@ -431,6 +439,11 @@ def _empty_risk_clip(camera: str, label: ClipLabel, stamps: np.ndarray) -> RiskC
         state_reset=np.zeros(n, dtype=bool),
         tta=nan.copy(),
         latency_ms=nan.copy(),
+        cause_label=label.cause,
+        cause=np.full(n, "", dtype=object),
+        cause_confidence=nan.copy(),
+        out_of_domain=np.zeros(n, dtype=bool),
+        domain_score=nan.copy(),
     )
 
 
@@ -529,6 +542,10 @@ def read_risk_bag(
             clip.state_reset[i] = msg.state_reset
             clip.tta[i] = msg.time_to_accident
             clip.latency_ms[i] = msg.latency_ms
+            clip.cause[i] = msg.cause
+            clip.cause_confidence[i] = msg.cause_confidence
+            clip.out_of_domain[i] = msg.out_of_domain
+            clip.domain_score[i] = msg.domain_score
 
     cameras = sorted({cam for cam, _ in clips} | set(unmatched))
     result = [

@@ -208,6 +208,7 @@ def write_bag(
                     fps=label_fps(clip.fps),
                     num_frames=clip.num_frames,
                     caption=clip.caption,
+                    cause=clip.cause,
                 )
                 label_ns = first_ns - layout.label_lead(clip)
                 writer.write(label_conn, label_ns, store.serialize_cdr(label, ACCIDENT_LABEL))

@@ -8,6 +8,9 @@ JSON layout::
     {"format": "aar-student-1", "model_name": "tsd-nano", "config": {...StudentConfig...},
      "reparameterized": false, "fps": 10.0, "mean": [..3..], "std": [..3..],
      "weights_sha256": "...", ...extra (e.g. "train": {...})}
+
+and optionally the model's semantics (causes, domain statistics, training domain) with their sha256
+bound to the weights (:func:`write_semantics`, :func:`checkpoint_semantics`; keys from the contract).
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from accident_anticipation_ros.contract import file_sha256
+from accident_anticipation_ros.contract import (
+    CHECKPOINT_SEMANTICS,
+    CHECKPOINT_SEMANTICS_SHA256,
+    ContractError,
+    ModelSemantics,
+    encode_semantics,
+    file_sha256,
+    semantics_sha256,
+    semantics_to_json,
+    verified_semantics,
+)
 from accident_anticipation_ros.model.config import StudentConfig
 from accident_anticipation_ros.model.errors import CheckpointError, ConfigError
 from accident_anticipation_ros.model.student import TSDStudent
@@ -246,3 +259,40 @@ def load_checkpoint(
         )
     meta = dict(meta, config=cfg, model_hash=model_hash)
     return model.to(device).eval(), meta
+
+
+def checkpoint_semantics(meta: dict[str, Any], source: str = "checkpoint") -> ModelSemantics | None:
+    """The verified semantics of a loaded checkpoint's ``meta`` (from :func:`load_checkpoint`); None if it has none.
+
+    Raises:
+        CheckpointError: the semantics do not match their sha256 for these weights, or are malformed.
+    """
+    if meta.get(CHECKPOINT_SEMANTICS) is None:
+        return None
+    try:
+        return verified_semantics(
+            meta[CHECKPOINT_SEMANTICS], meta.get(CHECKPOINT_SEMANTICS_SHA256), meta["model_hash"]
+        )
+    except ContractError as err:
+        raise CheckpointError(f"{source}: {err}") from None
+
+
+def write_semantics(path: str | os.PathLike, semantics: ModelSemantics | None) -> Path:
+    """Store ``semantics`` (None removes them) in the checkpoint's JSON, bound to the weights' sha256;
+    the weights file is not touched. Returns the JSON path."""
+    weights, config = checkpoint_paths(path)
+    meta = read_meta(config)
+    model_hash = file_sha256(weights)
+    if meta.get("weights_sha256", model_hash) != model_hash:
+        raise CheckpointError(
+            f"{config}: weights_sha256 does not match {weights.name}; not writing semantics"
+        )
+    meta.pop(CHECKPOINT_SEMANTICS, None)
+    meta.pop(CHECKPOINT_SEMANTICS_SHA256, None)
+    if semantics is not None:
+        meta[CHECKPOINT_SEMANTICS] = semantics_to_json(semantics)
+        meta[CHECKPOINT_SEMANTICS_SHA256] = semantics_sha256(model_hash, encode_semantics(semantics))
+    tmp = config.with_name(config.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, config)
+    return config

@@ -28,9 +28,14 @@ from accident_anticipation_ros.contract import (
     STATE_IN,
     STATE_OUT,
     ModelMetadata,
+    ModelSemantics,
     encode_metadata,
 )
-from accident_anticipation_ros.model.checkpoint import load_checkpoint, state_dict_sha256
+from accident_anticipation_ros.model.checkpoint import (
+    checkpoint_semantics,
+    load_checkpoint,
+    state_dict_sha256,
+)
 from accident_anticipation_ros.model.errors import ExportError
 from accident_anticipation_ros.model.onnx_storage import store_exact_float16
 from accident_anticipation_ros.model.state import StudentState, random_state, state_names
@@ -80,9 +85,14 @@ def rel_error(actual: np.ndarray | torch.Tensor, reference: np.ndarray | torch.T
 
 
 def onnx_metadata(
-    model: TSDStudent, model_hash: str, fps: float, mean: Sequence[float], std: Sequence[float]
+    model: TSDStudent,
+    model_hash: str,
+    fps: float,
+    mean: Sequence[float],
+    std: Sequence[float],
+    semantics: ModelSemantics | None = None,
 ) -> dict[str, str]:
-    """The ``aar.*`` metadata_props of the contract."""
+    """The ``aar.*`` metadata_props of the contract (with the semantics and their sha256 when given)."""
     H, W = model.cfg.image_size
     return encode_metadata(
         ModelMetadata(
@@ -94,6 +104,7 @@ def onnx_metadata(
             mean=tuple(mean),  # type: ignore[arg-type]
             std=tuple(std),  # type: ignore[arg-type]
             fps=fps,
+            semantics=semantics,
         )
     )
 
@@ -172,6 +183,7 @@ def export_onnx(
     tolerance: float = 1e-4,
     threads: int = 0,
     float16_storage: bool = False,
+    semantics: ModelSemantics | None = None,
 ) -> ExportReport:
     """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
 
@@ -189,6 +201,8 @@ def export_onnx(
         float16_storage: Store every float32 weight that float16 holds exactly as float16 (widened
             by a ``Cast``; see :mod:`~accident_anticipation_ros.model.onnx_storage`): about half
             the file for a checkpoint shipped in float16, the same numbers.
+        semantics: Causes, domain statistics and training domain for the metadata (bound to
+            ``model_hash``); default: those stored in the checkpoint's JSON, if any.
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance
@@ -205,6 +219,7 @@ def export_onnx(
         mean = meta["mean"] if mean is None else mean
         std = meta["std"] if std is None else std
         model_hash = meta["model_hash"] if model_hash is None else model_hash
+        semantics = checkpoint_semantics(meta, str(out_path)) if semantics is None else semantics
     missing = [name for name, value in (("fps", fps), ("mean", mean), ("std", std)) if value is None]
     if missing:
         raise ExportError(f"export_onnx of a model in memory needs {missing} (the input the model assumes)")
@@ -220,7 +235,7 @@ def export_onnx(
         _torch_export(StepGraph(deployed), path, opset)
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
         converted = store_exact_float16(proto).converted if float16_storage else 0
-        for key, value in onnx_metadata(deployed, model_hash, fps, mean, std).items():
+        for key, value in onnx_metadata(deployed, model_hash, fps, mean, std, semantics).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.checker.check_model(proto, full_check=True)

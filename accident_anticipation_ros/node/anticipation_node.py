@@ -356,7 +356,7 @@ class AnticipationNode(LifecycleNode):
             return
         result = out.result
         cam.risk_pub.publish(AccidentRisk(header=msg.header, **out.risk.as_dict()))
-        cam.stats.processed(out.risk.latency_ms, result.step_ms, result.reset_reason)
+        cam.stats.processed(out.risk.latency_ms, result.step_ms, result.reset_reason, result.out_of_domain)
         if cam.markers_pub.get_subscription_count():
             frame_header = msg.header
             if not frame_header.frame_id:
@@ -369,6 +369,9 @@ class AnticipationNode(LifecycleNode):
                     result.level,
                     result.alert,
                     result.time_to_accident,
+                    cause=result.cause,
+                    cause_confidence=result.cause_confidence,
+                    out_of_domain=result.out_of_domain,
                 )
             )
         self._maybe_publish_overlay(cam, msg, out.rgb, result)
@@ -401,6 +404,12 @@ class AnticipationNode(LifecycleNode):
         msg.alert_on_frames = int(p.alert_on_frames)
         msg.max_gap = float(p.max_gap)
         msg.cameras = list(self.cameras)
+        semantics = info.semantics
+        msg.training_domain = semantics.training_domain if semantics is not None else ""
+        msg.causes = list(semantics.causes.names) if semantics is not None and semantics.causes else []
+        msg.domain_threshold = (
+            float(semantics.domain.threshold) if semantics is not None and semantics.domain else math.nan
+        )
         self._info_pub.publish(msg)
 
     def _now(self) -> float:
@@ -426,6 +435,7 @@ class AnticipationNode(LifecycleNode):
                 now,
                 self.params.stale_error_after,
                 rate.warning() if rate else "",
+                self.params.ood_warn_fraction,
             )
             cam.diag_level = s.level
             values = {
@@ -450,6 +460,8 @@ class AnticipationNode(LifecycleNode):
                 "step_p50_ms": f"{s.step_p50_ms:.2f}",
                 "expected_period_s": f"{s.expected_period_s:.4f}",
                 "since_last_frame_s": f"{s.since_last_frame_s:.4f}",
+                "out_of_domain_fraction": f"{s.out_of_domain_fraction:.3f}",
+                "frames_out_of_domain": str(s.totals.get("out_of_domain", 0)),
                 "resets": ", ".join(f"{k}={v}" for k, v in sorted(s.resets.items())) or "none",
             }
             array.status.append(

@@ -9,7 +9,7 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from accident_anticipation_ros.stamps import seconds_to_ns, split_ns
-from accident_anticipation_ros.visualization import LEVEL_NAMES, level_color
+from accident_anticipation_ros.visualization import LEVEL_NAMES, cause_text, level_color
 
 # Placement in the camera's optical frame (x right, y down, z forward), metres.
 GAUGE_DISTANCE = 4.0
@@ -25,8 +25,12 @@ def risk_markers(
     alert: bool,
     time_to_accident: float,
     lifetime_s: float = 1.0,
+    cause: str = "",
+    cause_confidence: float = math.nan,
+    out_of_domain: bool = False,
 ) -> MarkerArray:
-    """Text ("cam_front risk 0.72 HIGH, TTA 1.3 s"), an empty gauge frame and its fill, in ``header.frame_id``."""
+    """Text ("cam_front risk 0.72 HIGH, TTA 1.3 s, cause cut_in 81%"), an empty gauge frame and its
+    fill, in ``header.frame_id``. The cause is shown while alerting; "(out of domain)" on such frames."""
     r, g, b = (c / 255.0 for c in level_color(level))
     sec, nanosec = split_ns(seconds_to_ns(lifetime_s))
     life = Duration(sec=sec, nanosec=nanosec)
@@ -40,6 +44,7 @@ def risk_markers(
     label = f"{camera} risk {p:.2f} {LEVEL_NAMES[max(0, min(level, 2))]}"
     if alert and math.isfinite(time_to_accident):
         label += f", TTA {time_to_accident:.1f} s"
+    label += cause_text(alert, cause, cause_confidence, out_of_domain)
     text.text = label
     text.lifetime = life
 

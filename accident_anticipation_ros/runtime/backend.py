@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from accident_anticipation_ros.contract import IMAGE, image_shape
+from accident_anticipation_ros.contract import (
+    IMAGE,
+    ContractError,
+    ModelSemantics,
+    encode_semantics,
+    image_shape,
+    semantics_sha256,
+    verified_semantics,
+)
 from accident_anticipation_ros.runtime.errors import BackendError
 
 State = Any  # backend specific; only ever produced by the same backend's init_state() / step()
@@ -41,6 +49,8 @@ class ModelInfo:
         state_specs: Recurrent state tensors, ``{name: shape}`` (names without ``state_in.``).
         risk_map_shape: ``(h, w)`` of the per-token risk map (stride 32).
         embedding_dim: Size D of the vision-language embedding.
+        semantics: Training domain, causes and domain statistics (verified against ``model_hash``
+            when read); None for a model without them.
     """
 
     model_name: str
@@ -54,17 +64,29 @@ class ModelInfo:
     state_specs: dict[str, tuple[int, ...]] = field(default_factory=dict, hash=False)
     risk_map_shape: tuple[int, int] = (0, 0)
     embedding_dim: int = 0
+    semantics: ModelSemantics | None = field(default=None, hash=False, repr=False)
 
     def to_json(self) -> dict:
-        """A JSON-serialisable dict (inverse of :meth:`from_json`)."""
+        """A JSON-serialisable dict (inverse of :meth:`from_json`); semantics as text and sha256."""
         data = asdict(self)
         data["state_specs"] = {name: list(shape) for name, shape in self.state_specs.items()}
+        data["semantics"] = None
+        if self.semantics is not None:
+            text = encode_semantics(self.semantics)
+            data["semantics"] = {"text": text, "sha256": semantics_sha256(self.model_hash, text)}
         return data
 
     @classmethod
     def from_json(cls, data: dict, source: str = "model info") -> ModelInfo:
-        """Rebuild from :meth:`to_json` output; raises BackendError naming ``source`` on bad data."""
+        """Rebuild from :meth:`to_json` output; raises BackendError naming ``source`` on bad data or
+        on semantics that do not match their sha256."""
         try:
+            stored = data.get("semantics")
+            semantics = (
+                verified_semantics(stored["text"], stored["sha256"], str(data["model_hash"]))
+                if stored
+                else None
+            )
             return cls(
                 model_name=str(data["model_name"]),
                 model_hash=str(data["model_hash"]),
@@ -77,7 +99,10 @@ class ModelInfo:
                 state_specs={str(k): tuple(int(d) for d in v) for k, v in data["state_specs"].items()},
                 risk_map_shape=tuple(int(d) for d in data["risk_map_shape"]),
                 embedding_dim=int(data["embedding_dim"]),
+                semantics=semantics,
             )
+        except ContractError as exc:
+            raise BackendError(f"{source}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise BackendError(f"{source}: invalid model info ({type(exc).__name__}: {exc})") from exc
 

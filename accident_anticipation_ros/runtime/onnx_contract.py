@@ -23,6 +23,7 @@ from accident_anticipation_ros.contract import (
 from accident_anticipation_ros.runtime.backend import ModelInfo
 from accident_anticipation_ros.runtime.errors import BackendError
 from accident_anticipation_ros.runtime.onnx_signature import OnnxSignature, Shape, read_signature
+from accident_anticipation_ros.runtime.semantics import check_semantics_dims
 
 
 def _fmt(spec: tuple[str, Shape]) -> str:
@@ -88,6 +89,7 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         raise BackendError(f"{source}: state outputs {orphans} have no matching '{STATE_IN}*' input")
 
     risk_map = sig.outputs[RISK_MAP][1]
+    check_semantics_dims(meta.semantics, int(sig.outputs[EMBEDDING][1][1]), source)
     return ModelInfo(
         model_name=meta.model_name,
         model_hash=meta.model_hash,
@@ -100,6 +102,7 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         state_specs=state_specs,
         risk_map_shape=(int(risk_map[1]), int(risk_map[2])),
         embedding_dim=int(sig.outputs[EMBEDDING][1][1]),
+        semantics=meta.semantics,
     )
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from accident_anticipation_ros.runtime.backend import Backend, State
 from accident_anticipation_ros.runtime.frame_rate import FrameRateAligner, FrameRateReport
 from accident_anticipation_ros.runtime.preprocessing import Preprocessor
+from accident_anticipation_ros.runtime.semantics import FrameSemantics, SemanticsHead
 
 RESET_REASONS = (
     "first_frame",
@@ -163,6 +164,13 @@ class RiskResult:
         stepped: False when the frame-rate alignment skipped this frame: then every value but
             ``stamp`` and ``step_ms`` is the last stepped frame's, and ``state_reset`` is False.
         source_stamp: Stamp of the frame the values were computed from (``stamp`` when stepped).
+        cause: Most likely accident cause while ``level`` is above LOW, else ``""`` (see
+            :mod:`~accident_anticipation_ros.runtime.semantics`).
+        cause_confidence: Its softmax probability; NaN when ``cause`` is empty.
+        out_of_domain: The frame is unlike the model's training frames (``domain_score`` above
+            the model's threshold).
+        domain_score: Mahalanobis distance of the frame's embedding from the training frames; NaN
+            when the model has no domain statistics or the output was not valid.
     """
 
     stamp: float
@@ -179,6 +187,10 @@ class RiskResult:
     step_ms: float
     stepped: bool = True
     source_stamp: float = math.nan
+    cause: str = ""
+    cause_confidence: float = math.nan
+    out_of_domain: bool = False
+    domain_score: float = math.nan
 
     def message_fields(self) -> dict:
         """The AccidentRisk fields this result sets (the node and offline replay build the message from it)."""
@@ -191,6 +203,10 @@ class RiskResult:
             "frames_since_reset": int(self.frames_since_reset),
             "state_reset": bool(self.state_reset),
             "reset_reason": self.reset_reason,
+            "cause": self.cause,
+            "cause_confidence": float(self.cause_confidence),
+            "out_of_domain": bool(self.out_of_domain),
+            "domain_score": float(self.domain_score),
         }
 
 
@@ -229,6 +245,7 @@ class StreamSession:
         self.config = config or SessionConfig()
         self.preprocessor = preprocessor or Preprocessor(backend.info)
         self.filter = RiskFilter(self.config)
+        self.semantics = SemanticsHead(backend.info.semantics)
         self.stats = SessionStats()
         self._state: State | None = None
         self._last_stamp: float | None = None
@@ -364,11 +381,13 @@ class StreamSession:
             self._last_probability = probability
             risk_map = sigmoid(out.risk_map).astype(np.float32)
             valid = True
+            semantics = self.semantics(out.embedding, with_cause=filtered.level > LEVEL_LOW)
         else:  # never publish NaN: hold the last valid values, reset on the next frame
             self.stats.non_finite += 1
             self._pending_reset = "non_finite_output"
             probability, filtered = self._last_probability, self.filter.last
             risk_map, valid = self._empty_map.copy(), False
+            semantics = FrameSemantics()
         self._last_result = RiskResult(
             stamp=stamp,
             probability=probability,
@@ -383,6 +402,10 @@ class StreamSession:
             valid=valid,
             step_ms=(time.perf_counter() - t0) * 1e3,
             source_stamp=stamp,
+            cause=semantics.cause,
+            cause_confidence=semantics.cause_confidence,
+            out_of_domain=semantics.out_of_domain,
+            domain_score=semantics.domain_score,
         )
         return self._last_result
 

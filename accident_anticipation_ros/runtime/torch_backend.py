@@ -14,6 +14,7 @@ import numpy as np
 
 from accident_anticipation_ros.runtime.backend import Backend, ModelInfo, StepOutput
 from accident_anticipation_ros.runtime.errors import BackendError
+from accident_anticipation_ros.runtime.semantics import check_semantics_dims
 
 
 class TorchBackend(Backend):
@@ -34,7 +35,7 @@ class TorchBackend(Backend):
     ) -> None:
         import torch
 
-        from accident_anticipation_ros.model.checkpoint import load_checkpoint
+        from accident_anticipation_ros.model.checkpoint import checkpoint_semantics, load_checkpoint
         from accident_anticipation_ros.model.errors import ModelError
         from accident_anticipation_ros.model.state import StudentState, state_names, state_shape
 
@@ -44,6 +45,7 @@ class TorchBackend(Backend):
         try:
             self.device = torch.device(device)
             model, meta = load_checkpoint(path, device=self.device)
+            semantics = checkpoint_semantics(meta, str(path))
         except (ModelError, RuntimeError) as exc:
             raise BackendError(f"{path}: cannot load checkpoint for the torch backend ({exc})") from exc
         if reparameterize:
@@ -51,6 +53,7 @@ class TorchBackend(Backend):
         self.model = model.eval()
         cfg = meta["config"]
         shape = state_shape(cfg, 1)
+        check_semantics_dims(semantics, cfg.embed_dim, str(path))
         super().__init__(
             ModelInfo(
                 model_name=cfg.name,
@@ -64,6 +67,7 @@ class TorchBackend(Backend):
                 state_specs={name: tuple(shape) for name in state_names(cfg)},
                 risk_map_shape=tuple(cfg.grid),  # type: ignore[arg-type]
                 embedding_dim=cfg.embed_dim,
+                semantics=semantics,
             )
         )
 

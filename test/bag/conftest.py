@@ -22,16 +22,17 @@ def _frames(seed: int, t: int = 8, h: int = 32, w: int = 32) -> np.ndarray:
     return np.stack(frames)  # (T, H, W, 3)
 
 
-def make_clip(clip_id: str, toa: float, fps: float, seed: int, t: int = 8) -> Clip:
+def make_clip(clip_id: str, toa: float, fps: float, seed: int, t: int = 8, scenario: str = "") -> Clip:
     labels = (np.arange(t) >= toa).astype(np.uint8) if toa >= 0 else np.zeros(t, np.uint8)
-    return Clip(clip_id, _frames(seed, t), labels, toa, fps, caption=f"caption of {clip_id}")
+    meta = {"scenario": scenario} if scenario else {}
+    return Clip(clip_id, _frames(seed, t), labels, toa, fps, caption=f"caption of {clip_id}", meta=meta)
 
 
 @pytest.fixture
 def tiny_clips() -> list[Clip]:
     """A positive clip (integer toa), a negative one, a positive one with fractional toa and odd fps."""
     return [
-        make_clip("pos_0000", 5.0, 10.0, seed=1),
+        make_clip("pos_0000", 5.0, 10.0, seed=1, scenario="cut_in"),
         make_clip("neg_0001", -1.0, 20.0, seed=2),
         make_clip("pos_0002", 3.25, 29.97, seed=3),
     ]

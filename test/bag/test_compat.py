@@ -325,6 +325,7 @@ def test_label_bytes_deserialize_with_the_built_message(tiny_clips, tmp_path):
     assert [m.label for m in got] == [int(c.positive) for c in tiny_clips]
     assert [m.num_frames for m in got] == [8, 8, 8]
     assert [m.caption for m in got] == [c.caption for c in tiny_clips]
+    assert [m.cause for m in got] == ["cut_in", "", ""]
 
 
 def test_frames_serialized_by_ros2_type_support_read_back(tiny_clips, tmp_path):

@@ -26,6 +26,10 @@ def _risk_values(k: int, i: int) -> dict:
         "state_reset": i == 0,
         "time_to_accident": (8 - i) * 0.25 if i >= 5 else math.nan,
         "latency_ms": 10.0 + i,
+        "cause": ("", "cut_in", "junction")[i % 3],
+        "cause_confidence": 0.5 + i / 32 if i % 3 else math.nan,
+        "out_of_domain": i % 4 == 0,
+        "domain_score": 10.0 + i,
     }
 
 
@@ -121,6 +125,14 @@ def test_risk_streams_align_to_labels_and_count_drops(tiny_clips, eval_bag, bag_
                     if math.isnan(v["time_to_accident"])
                     else got.tta[i] == v["time_to_accident"]
                 )
+                assert got.cause[i] == v["cause"] and got.out_of_domain[i] == v["out_of_domain"]
+                assert got.domain_score[i] == v["domain_score"]
+                assert (
+                    np.isnan(got.cause_confidence[i])
+                    if math.isnan(v["cause_confidence"])
+                    else got.cause_confidence[i] == v["cause_confidence"]
+                )
+            assert got.cause_label == ("cut_in" if k == 0 else "")
 
 
 def test_risk_frame_stamps_from_the_camera_topic(eval_bag, bag_copier, tmp_path):

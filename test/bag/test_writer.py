@@ -30,7 +30,9 @@ def test_rgb8_round_trip_is_exact(tiny_clips, tmp_path, storage):
         assert np.array_equal(got.frames, src.frames), src.clip_id
         assert np.array_equal(got.labels, src.labels), src.clip_id
         assert got.toa == src.toa and got.fps == src.fps and got.caption == src.caption
+        assert got.cause == src.cause  # the synthetic scenario travels as AccidentLabel.cause
         assert got.meta["camera_topic"] == DEFAULT_CAMERA_TOPIC
+    assert [c.cause for c in back] == ["cut_in", "", ""]
 
 
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])

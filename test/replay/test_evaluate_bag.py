@@ -18,8 +18,21 @@ from accident_anticipation_ros.tools.evaluate_bag import main
 FPS = 10.0
 
 
-def write_recording(path, scores: list[np.ndarray], labels: list[int], toas: list[float], drop=()):
-    """A recording as replay writes it: AccidentLabel per clip, AccidentRisk per (kept) frame."""
+def write_recording(
+    path,
+    scores: list[np.ndarray],
+    labels: list[int],
+    toas: list[float],
+    drop=(),
+    causes=None,
+    named=None,
+    ood=(),
+):
+    """A recording as replay writes it: AccidentLabel per clip, AccidentRisk per (kept) frame.
+
+    ``causes``: each clip's cause label; ``named``: each clip's per-frame AccidentRisk.cause;
+    ``ood``: the ``(clip, frame)`` pairs flagged out of domain.
+    """
     store = get_package_typestore()
     Label, Risk = store.types[ACCIDENT_LABEL], store.types[ACCIDENT_RISK]
     Time, Header = store.types["builtin_interfaces/msg/Time"], store.types["std_msgs/msg/Header"]
@@ -38,6 +51,7 @@ def write_recording(path, scores: list[np.ndarray], labels: list[int], toas: lis
                 fps=FPS,
                 num_frames=len(s),
                 caption="",
+                cause=causes[k] if causes else "",
             )
             writer.write(lab, start - 10**8, store.serialize_cdr(msg, ACCIDENT_LABEL))
             for i, (t, p) in enumerate(zip(stamps, s, strict=True)):
@@ -56,6 +70,10 @@ def write_recording(path, scores: list[np.ndarray], labels: list[int], toas: lis
                     reset_reason="first_frame" if i == 0 else "",
                     latency_ms=10.0 + i,
                     frames_dropped=0,
+                    cause=named[k][i] if named else "",
+                    cause_confidence=0.9 if named and named[k][i] else float("nan"),
+                    out_of_domain=(k, i) in ood,
+                    domain_score=30.0 if (k, i) in ood else 10.0,
                 )
                 writer.write(risk, int(t), store.serialize_cdr(r, ACCIDENT_RISK))
             start += (len(s) + 30) * 10**8
@@ -89,6 +107,26 @@ def test_dropped_frames_hold_the_last_value_and_are_counted(tmp_path):
     assert ev.dropped == 2
     held = np.array([0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.9, 0.9, 1.0, 1.0])
     assert ev.metrics == pytest.approx(evaluate([held, s1], np.array([1, 0]), np.array([8.0, -1.0]), FPS))
+
+
+def test_cause_accuracy_over_the_last_second_and_out_of_domain_share(tmp_path):
+    # 20 frames at 10 fps, accident at frame 15: the last second before it is frames 5..14. The node
+    # named a cause on frames 8..14 (7 frames, level above LOW), the right one on 8..12.
+    s = np.linspace(0.1, 0.9, 20)
+    said = [""] * 8 + ["cut_in"] * 5 + ["junction"] * 2 + ["cut_in"] * 5  # after toa: not scored
+    ood = {(0, 0), (0, 1), (1, 3)}
+    write_recording(
+        tmp_path / "rec", [s, s], [1, 0], [15.0, -1], causes=["cut_in", "cut_in"], named=[said, said], ood=ood
+    )
+    summary = evaluate_bags([tmp_path / "rec"]).summary()
+    assert summary["cause_accuracy"] == pytest.approx(5 / 7)
+    assert (
+        summary["cause_frames"] == 7 and summary["cause_window_frames"] == 10
+    )  # the safe clip is not scored
+    assert summary["out_of_domain_fraction"] == pytest.approx(3 / 40)
+    write_recording(tmp_path / "unlabelled", [s], [1], [15.0], named=[said])
+    summary = evaluate_bags([tmp_path / "unlabelled"]).summary()
+    assert np.isnan(summary["cause_accuracy"]) and summary["cause_frames"] == 0
 
 
 def test_cli_writes_the_report(tmp_path, capsys):

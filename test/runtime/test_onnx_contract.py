@@ -81,3 +81,70 @@ def test_state_shape_mismatch(toy_onnx):
     bad_outputs = dict(sig.outputs, **{"state_out.h": ("float32", (1, 8, 2, 4))})
     with pytest.raises(BackendError, match="state 'h' must be float32 with one static shape"):
         check_contract(type(sig)(sig.inputs, bad_outputs, sig.metadata, sig.opset), "m.onnx")
+
+
+def _toy_semantics(threshold: float = 3.0):
+    import numpy as np
+
+    from accident_anticipation_ros.contract import CauseBank, DomainStats, FloatArray, ModelSemantics
+
+    def arr(x):
+        a = np.ascontiguousarray(x, dtype="<f4")
+        return FloatArray(a.shape, a.tobytes())
+
+    return ModelSemantics(
+        "toy frames",
+        CauseBank(("near", "far"), arr(np.eye(2, 8)), 10.0, "hand-made"),
+        DomainStats("embedding", arr(np.zeros(8)), arr(np.eye(8)), threshold, 99.0, 0.0, 10),
+    )
+
+
+def _toy_props(semantics):
+    from dataclasses import replace
+
+    from accident_anticipation_ros.contract import decode_metadata, encode_metadata
+
+    return encode_metadata(replace(decode_metadata(TOY_META), semantics=semantics))
+
+
+def test_semantics_in_the_metadata_reach_the_model_info_and_a_plan_sidecar(tmp_path):
+    from accident_anticipation_ros.runtime.backend import ModelInfo
+
+    semantics = _toy_semantics()
+    info = read_model_info(export_toy(tmp_path / "m.onnx", metadata=_toy_props(semantics)))
+    assert info.semantics == semantics
+    assert ModelInfo.from_json(json.loads(json.dumps(info.to_json()))) == info  # a TensorRT plan's sidecar
+    assert ModelInfo.from_json(json.loads(json.dumps(info.to_json()))).semantics == semantics
+
+
+def test_a_tampered_semantics_entry_is_refused_with_a_clear_error(tmp_path):
+    props = _toy_props(_toy_semantics())
+    props["aar.semantics"] = props["aar.semantics"].replace('"threshold":3.0', '"threshold":300.0')
+    with pytest.raises(
+        BackendError, match=r"m\.onnx: aar\.semantics does not match aar\.semantics_sha256.*refusing"
+    ):
+        read_model_info(export_toy(tmp_path / "m.onnx", metadata=props))
+    from accident_anticipation_ros.runtime.backend import ModelInfo
+
+    good = read_model_info(export_toy(tmp_path / "g.onnx", metadata=_toy_props(_toy_semantics()))).to_json()
+    good["semantics"]["text"] = good["semantics"]["text"].replace('"near"', '"nearer"')
+    with pytest.raises(BackendError, match=r"plan\.json: aar\.semantics does not match"):
+        ModelInfo.from_json(good, "plan.json")
+
+
+def test_semantics_of_the_wrong_width_are_refused(tmp_path):
+    from dataclasses import replace
+
+    semantics = _toy_semantics()
+    wide = replace(semantics, domain=None, causes=replace(semantics.causes, vectors=_wide_vectors()))
+    with pytest.raises(BackendError, match="cause vectors are 9-d, its 'embedding' output 8-d"):
+        read_model_info(export_toy(tmp_path / "m.onnx", metadata=_toy_props(wide)))
+
+
+def _wide_vectors():
+    import numpy as np
+
+    from accident_anticipation_ros.contract import FloatArray
+
+    a = np.ascontiguousarray(np.eye(2, 9), dtype="<f4")
+    return FloatArray(a.shape, a.tobytes())

@@ -25,6 +25,10 @@ def make_message() -> AccidentRisk:
     msg.reset_reason = "time_jump_back"
     msg.latency_ms = 12.5
     msg.frames_dropped = 3
+    msg.cause = "cut_in"
+    msg.cause_confidence = 0.75
+    msg.out_of_domain = True
+    msg.domain_score = 23.5
     assert not math.isnan(msg.time_to_accident)
     return msg
 

@@ -42,9 +42,15 @@ def blob_clip(rng: np.random.Generator, positive: bool, frames: int = FRAMES, si
 
 
 def write_synth(
-    root: Path, counts: dict[str, int], seed: int = 0, frames: int = FRAMES, size: int = SIZE
+    root: Path,
+    counts: dict[str, int],
+    seed: int = 0,
+    frames: int = FRAMES,
+    size: int = SIZE,
+    scenarios: tuple[str, ...] = (),
 ) -> Path:
-    """Write a dataset in the ``accident-anticipation synth`` layout (synth.json + <split>/<id>.npz/.json)."""
+    """Write a dataset in the ``accident-anticipation synth`` layout (synth.json + <split>/<id>.npz/.json);
+    clip ``i`` gets the scenario ``scenarios[i % len(scenarios)]`` when given (``Clip.cause``)."""
     rng = np.random.default_rng(seed)
     splits, toas = {}, {}
     for split, n in counts.items():
@@ -57,7 +63,8 @@ def write_synth(
             )
             np.savez_compressed(root / split / f"{cid}.npz", frames=video)
             record = {"clip_id": cid, "labels": labels.tolist(), "toa": toa, "fps": FPS, "caption": captions[-1],
-                      "frame_captions": captions, "meta": {"objects": objects}}  # fmt: skip
+                      "frame_captions": captions,
+                      "meta": {"objects": objects, **({"scenario": scenarios[(i // 2) % len(scenarios)]} if scenarios else {})}}  # fmt: skip
             (root / split / f"{cid}.json").write_text(json.dumps(record))
             splits[split].append(cid)
             toas[cid] = toa
@@ -70,6 +77,12 @@ def write_synth(
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory) -> Path:
     return write_synth(tmp_path_factory.mktemp("synth"), {"train": 8, "val": 4, "test": 4})
+
+
+@pytest.fixture(scope="session")
+def caused_synth_root(tmp_path_factory) -> Path:
+    """8 training clips whose accidents have causes (``cut_in``, ``junction``: the synthetic scenario)."""
+    return write_synth(tmp_path_factory.mktemp("caused"), {"train": 8}, scenarios=("cut_in", "junction"))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import onnx
+import pytest
 import torch
 
 from accident_anticipation_ros.model.checkpoint import file_sha256, load_checkpoint, save_checkpoint
@@ -30,3 +31,44 @@ def test_ship_half_precision_checkpoint_and_onnx(tmp_path):
         b, _ = shipped.forward_clip(x)
     assert next(shipped.parameters()).dtype == torch.float32
     assert torch.allclose(a.risk_logit, b.risk_logit, atol=1e-2)  # float16 rounding only
+
+
+def test_ship_with_semantics_computes_them_on_the_shipped_graph_and_binds_them(tmp_path, caused_synth_root):
+    import numpy as np
+
+    from accident_anticipation_ros.contract import ModelSemantics
+    from accident_anticipation_ros.model.checkpoint import read_meta, write_semantics
+    from accident_anticipation_ros.runtime.factory import create_backend
+    from accident_anticipation_ros.training.semantics import SemanticsSpec, evaluate_items, split_embeddings
+
+    root = caused_synth_root
+    torch.manual_seed(0)
+    save_checkpoint(TSDStudent(get_config("tsd-test")).eval(), tmp_path / "trained", extra={"fps": 10.0})
+    write_semantics(tmp_path / "trained", ModelSemantics("stale: bound to the unshipped weights"))
+    facts = ship(
+        tmp_path / "trained", tmp_path / "models/m", semantics=SemanticsSpec(str(root), percentile=90.0)
+    )
+    report = facts["semantics"]
+    assert (report["clips"], report["frames"], report["causes"]) == (8, 128, ["cut_in", "junction"])
+    assert (
+        report["training_domain"].startswith("synthetic (")
+        and "train split, 8 clips" in report["training_domain"]
+    )
+
+    onnx_info = create_backend(tmp_path / "models/m.onnx", kind="onnxruntime", threads=1).info
+    torch_info = create_backend(tmp_path / "models/m.safetensors", kind="torch", threads=1).info
+    assert (
+        onnx_info.semantics == torch_info.semantics
+        and onnx_info.semantics.training_domain == report["training_domain"]
+    )
+    assert (
+        read_meta(tmp_path / "models/m")["semantics"]["training_domain"]
+        != "stale: bound to the unshipped weights"
+    )
+    items, _ = split_embeddings(tmp_path / "models/m.onnx", root, "train", threads=1)
+    result = evaluate_items(onnx_info.semantics, items)
+    assert result["out_of_domain_fraction"] == pytest.approx(
+        0.1, abs=0.02
+    )  # the 90th percentile of these frames
+    assert 0.0 <= result["cause"]["accuracy"] <= 1.0 and result["cause"]["frames"] == 40  # 4 accidents x 1 s
+    assert np.isfinite(result["domain_score_median"])
