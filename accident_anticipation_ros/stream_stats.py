@@ -120,6 +120,11 @@ class StreamStats:
             if reset_reason:
                 self._resets[reset_reason] += 1
 
+    def total(self, key: str) -> int:
+        """The count of ``key`` since this object was made (not reset by ``snapshot``)."""
+        with self._lock:
+            return self._totals[key]
+
     def error(self, key: str, text: str) -> None:
         with self._lock:
             self._period[key] += 1
@@ -219,3 +224,23 @@ def _status(
         return WARN, "; ".join(problems)
     decimated = f" ({s.decimated} frames decimated to the model's fps)" if s.decimated else ""
     return OK, f"processing {s.processed_fps:.1f} fps{decimated}"
+
+
+class CpuPerFrame:
+    """This process's CPU time (user + system, all threads) per processed frame, period by period.
+
+    ``time.process_time()`` counts every thread of the process: the executor, the inference worker
+    and the backend's own threads, so the figure is what the node costs the machine, not only the step.
+    """
+
+    def __init__(self, clock=time.process_time) -> None:
+        self._clock = clock
+        self._cpu = clock()
+        self._frames = 0
+
+    def sample(self, frames_total: int) -> float:
+        """CPU milliseconds per frame since the previous call (NaN when no frame was processed)."""
+        cpu = self._clock()
+        spent, frames = cpu - self._cpu, frames_total - self._frames
+        self._cpu, self._frames = cpu, frames_total
+        return spent * 1e3 / frames if frames > 0 else float("nan")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 
-from accident_anticipation_ros.stream_stats import ERROR, OK, WARN, StreamStats
+from accident_anticipation_ros.stream_stats import ERROR, OK, WARN, CpuPerFrame, StreamStats
 
 
 def test_rates_percentiles_and_ok_status():
@@ -113,3 +114,26 @@ def test_out_of_domain_share_of_the_period_warns_above_the_parameter():
     snap = stats.snapshot(200, ood_warn_fraction=0.5)
     assert snap.level == OK and snap.out_of_domain_fraction == 0.5 and snap.totals["out_of_domain"] == 11
     assert stats.snapshot(200).out_of_domain_fraction == 0.0  # nothing processed in the period
+
+
+def test_cpu_per_frame_divides_the_period_cpu_by_the_period_frames():
+    ticks = iter([10.0, 10.5, 10.5, 11.7])
+    meter = CpuPerFrame(clock=lambda: next(ticks))
+    assert meter.sample(100) == 5.0  # 0.5 s over 100 frames
+    assert math.isnan(meter.sample(100))  # no frame this period
+    assert abs(meter.sample(400) - 4.0) < 1e-9  # 1.2 s over 300 frames
+
+
+def test_cpu_per_frame_sees_this_process_burning_cpu():
+    meter = CpuPerFrame()
+    end = time.process_time() + 0.05
+    while time.process_time() < end:
+        pass
+    assert meter.sample(10) >= 4.0  # >= 50 ms over 10 frames
+
+
+def test_totals_survive_snapshots():
+    stats = StreamStats()
+    stats.processed(1.0, 1.0)
+    stats.snapshot(200)
+    assert stats.total("processed") == 1 and stats.total("dropped") == 0

@@ -41,7 +41,7 @@ from accident_anticipation_ros.frame_slots import LatestFrameSlots
 from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
 from accident_anticipation_ros.node.markers import risk_markers
 from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_DECIMATED, DROP_NON_FINITE, StreamPipeline
-from accident_anticipation_ros.stream_stats import StreamStats
+from accident_anticipation_ros.stream_stats import CpuPerFrame, StreamStats
 from accident_anticipation_ros.visualization import draw_result_overlay
 
 try:  # Jazzy
@@ -98,6 +98,7 @@ class AnticipationNode(LifecycleNode):
         self._stale_timer = None
         self._session_config = None
         self._loaded_model = None  # runtime.model_trust.TrustedModel of the last configure
+        self._cpu = CpuPerFrame()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -143,7 +144,9 @@ class AnticipationNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self._note_model_change(trusted)
         try:
-            options = {"threads": p.num_threads} if p.num_threads else {}
+            options: dict[str, object] = {"threads": p.num_threads} if p.num_threads else {}
+            if p.backend in ("auto", "onnxruntime"):  # an option only ONNX Runtime knows ("auto" drops it)
+                options["allow_spinning"] = p.allow_spinning
             self.backend = create_backend(
                 p.model_path, p.backend, step_delay_ms=p.debug_step_delay_ms, **options
             )
@@ -225,6 +228,8 @@ class AnticipationNode(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name="anticipation_worker", daemon=True)
         self._worker.start()
         self._publish_info()
+        self._cpu = CpuPerFrame()  # CPU per frame counts from here
+        self._cpu.sample(sum(cam.stats.total("processed") for cam in self.cameras.values()))
         self._diag_timer = self.create_timer(p.diagnostics_period, self._publish_diagnostics)
         self._stale_timer = self.create_timer(
             min(p.diagnostics_period, _STALE_CHECK_PERIOD), self._watch_staleness
@@ -428,15 +433,19 @@ class AnticipationNode(LifecycleNode):
         array = DiagnosticArray()
         now = self._now()
         array.header.stamp = self.get_clock().now().to_msg()
-        for cam in self.cameras.values():
+        snaps = {}
+        for name, cam in self.cameras.items():
             rate = cam.pipeline.session.frame_rate if cam.pipeline is not None else None
-            s = cam.stats.snapshot(
+            snaps[name] = cam.stats.snapshot(
                 self.params.latency_warn_ms,
                 now,
                 self.params.stale_error_after,
                 rate.warning() if rate else "",
                 self.params.ood_warn_fraction,
             )
+        cpu_ms = self._cpu.sample(sum(s.totals.get("processed", 0) for s in snaps.values()))
+        for cam in self.cameras.values():
+            s = snaps[cam.name]
             cam.diag_level = s.level
             values = {
                 "camera_topic": cam.topic,
@@ -462,6 +471,8 @@ class AnticipationNode(LifecycleNode):
                 "since_last_frame_s": f"{s.since_last_frame_s:.4f}",
                 "out_of_domain_fraction": f"{s.out_of_domain_fraction:.3f}",
                 "frames_out_of_domain": str(s.totals.get("out_of_domain", 0)),
+                # the whole node process (all cameras, all threads) per processed frame, this period
+                "process_cpu_ms_per_frame": f"{cpu_ms:.2f}",
                 "resets": ", ".join(f"{k}={v}" for k, v in sorted(s.resets.items())) or "none",
             }
             array.status.append(

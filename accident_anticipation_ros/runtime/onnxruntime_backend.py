@@ -56,8 +56,10 @@ class OnnxRuntimeBackend(Backend):
         providers: Execution providers in priority order, short (``"cpu"``, ``"cuda"``,
             ``"tensorrt"``) or full names; the CPU provider is always appended as a fallback.
         io_binding: Keep the state in device buffers (default: on when a GPU provider is used).
-        allow_spinning: Let idle worker threads spin (lowest latency; off frees the cores for
-            other nodes between frames).
+        allow_spinning: Let idle intra-/inter-op worker threads spin-wait for work. Off (the
+            default) frees the cores between frames: on 1280x720 JPEG frames at 20 fps the node
+            burns ~4x less CPU per frame for ~2 ms more latency (see the README); on for the
+            lowest latency on cores nothing else needs.
     """
 
     name = "onnxruntime"
@@ -69,7 +71,7 @@ class OnnxRuntimeBackend(Backend):
         threads: int | None = None,
         providers: Sequence[str] = ("cpu",),
         io_binding: bool | None = None,
-        allow_spinning: bool = True,
+        allow_spinning: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -95,8 +97,11 @@ class OnnxRuntimeBackend(Backend):
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
-        if not allow_spinning:
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.allow_spinning = bool(allow_spinning)
+        spin = "1" if self.allow_spinning else "0"
+        opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
+        self.session_options = opts
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=names)
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -129,7 +134,8 @@ class OnnxRuntimeBackend(Backend):
 
     def describe(self) -> str:
         mode = "io-binding" if self.io_binding else "run"
-        return f"onnxruntime {self.providers[0]} ({self.threads} threads, {mode})"
+        spin = "spinning" if self.allow_spinning else "no spinning"
+        return f"onnxruntime {self.providers[0]} ({self.threads} threads, {mode}, {spin})"
 
     def init_state(self):
         specs = self.info.state_specs

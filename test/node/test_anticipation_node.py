@@ -13,6 +13,7 @@ upper bounds only.
 
 from __future__ import annotations
 
+import math
 import time
 
 import cv2
@@ -353,6 +354,14 @@ def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_running(ros_peer,
         30,
         f"diagnostics counting 3 bad and 3 processed frames (last: {latest_status(diags, 'cam')})",
     )
+    cpu = [
+        float(kv.value)
+        for array in diags
+        for status in array.status
+        for kv in status.values
+        if status.hardware_id == "cam" and kv.key == "process_cpu_ms_per_frame"
+    ]
+    assert any(math.isfinite(v) and v > 0 for v in cpu), f"no CPU per frame reported: {cpu}"
     ros_peer.wait_for(
         lambda: latest_status(diags, "jpg").get("bad_frames") == "1",
         30,

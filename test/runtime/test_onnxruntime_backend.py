@@ -89,3 +89,12 @@ def test_unavailable_execution_provider(tsd_test):
         pytest.skip("this onnxruntime build has the CUDA execution provider")
     with pytest.raises(BackendError, match="execution provider 'CUDAExecutionProvider' is not available"):
         OnnxRuntimeBackend(tsd_test.onnx, providers=["cuda"])
+
+
+@pytest.mark.parametrize("spinning", [False, True])
+def test_idle_thread_spinning_is_off_unless_asked_for(tsd_test, spinning):
+    backend = OnnxRuntimeBackend(tsd_test.onnx, **({"allow_spinning": True} if spinning else {}))
+    want = "1" if spinning else "0"
+    for pool in ("intra_op", "inter_op"):
+        assert backend.session_options.get_session_config_entry(f"session.{pool}.allow_spinning") == want
+    assert ("no spinning" in backend.describe()) is not spinning
