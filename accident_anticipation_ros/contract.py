@@ -21,7 +21,9 @@ Metadata (``metadata_props``, every value a string): :data:`METADATA_KEYS`, enco
 :func:`encode_metadata` and decoded by :func:`decode_metadata`. ``aar.format`` is
 :data:`FORMAT_VERSION`; ``aar.model_hash`` is the model hash: :func:`file_sha256` of the
 checkpoint's weights file (``<name>.safetensors``), or for a model that exists only in memory
-``model.checkpoint.state_dict_sha256``. :func:`file_sha256` over an ONNX file and its external data
+``model.checkpoint.state_dict_sha256``. ``aar.risk_map_trained`` (optional, not in
+:data:`METADATA_KEYS`: ``"true"``, or absent / ``"false"`` for an untrained map; the encoding writes
+it only when true) says whether a loss trained the risk-map head; an untrained map is not drawn. :func:`file_sha256` over an ONNX file and its external data
 is also the ONNX part of the TensorRT engine cache key.
 """
 
@@ -56,6 +58,7 @@ META_INPUT_WIDTH = "aar.input_width"
 META_MEAN = "aar.mean"
 META_STD = "aar.std"
 META_FPS = "aar.fps"
+META_RISK_MAP_TRAINED = "aar.risk_map_trained"  # optional; absent means untrained
 METADATA_KEYS = (
     META_FORMAT,
     META_MODEL_NAME,
@@ -101,6 +104,7 @@ class ModelMetadata:
         mean: Per-channel RGB mean used in ``(x / 255 - mean) / std``.
         std: Per-channel RGB std.
         fps: Frame rate the model assumes.
+        risk_map_trained: Whether a loss trained the risk-map head (absent in the metadata: False).
     """
 
     model_name: str
@@ -111,11 +115,13 @@ class ModelMetadata:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     fps: float
+    risk_map_trained: bool = False
 
 
 def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
-    """The ``metadata_props`` of the contract, ``{key: value}`` in :data:`METADATA_KEYS` order."""
-    return {
+    """The ``metadata_props`` of the contract, ``{key: value}`` in :data:`METADATA_KEYS` order
+    (then ``aar.risk_map_trained`` for a trained map)."""
+    props = {
         META_FORMAT: FORMAT_VERSION,
         META_MODEL_NAME: meta.model_name,
         META_MODEL_HASH: meta.model_hash,
@@ -126,6 +132,9 @@ def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
         META_STD: json.dumps([float(x) for x in meta.std]),
         META_FPS: str(float(meta.fps)),
     }
+    if meta.risk_map_trained:
+        props[META_RISK_MAP_TRAINED] = "true"
+    return props
 
 
 def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
@@ -157,6 +166,9 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         raise ContractError(f"{META_MEAN} / {META_STD} must be 3 numbers each, std > 0; got {mean} / {std}")
     if not isinstance(config, dict):
         raise ContractError(f"{META_CONFIG} must be a JSON object, got {type(config).__name__}")
+    trained = props.get(META_RISK_MAP_TRAINED, "false")
+    if trained not in ("true", "false"):
+        raise ContractError(f"{META_RISK_MAP_TRAINED} must be 'true' or 'false', got {trained!r}")
     if height <= 0 or width <= 0 or not fps > 0:
         raise ContractError(f"{META_INPUT_HEIGHT}/width and {META_FPS} must be > 0")
     return ModelMetadata(
@@ -168,6 +180,7 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         mean=mean,  # type: ignore[arg-type]
         std=std,  # type: ignore[arg-type]
         fps=fps,
+        risk_map_trained=trained == "true",
     )
 
 

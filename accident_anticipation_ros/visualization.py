@@ -1,4 +1,8 @@
-"""The overlay image: risk heat map, risk bar, level colour, alert banner and time to accident (ROS-free)."""
+"""The overlay image: risk heat map, risk bar, level colour, alert banner and time to accident (ROS-free).
+
+The heat map is drawn only for a model whose risk map was trained (``aar.risk_map_trained``); for an
+untrained map the overlay writes "risk map: untrained" instead of drawing noise as if it meant something.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ def draw_overlay(
     camera: str = "",
     max_width: int = 640,
     min_width: int = 480,
+    risk_map_trained: bool = False,
 ) -> np.ndarray:
     """Return a new RGB image: the frame with the model's risk drawn on it.
 
@@ -36,7 +41,8 @@ def draw_overlay(
         level: 0, 1, 2 (low, medium, high).
         alert: whether the alert is on (draws the banner).
         time_to_accident: seconds; drawn while alerting when finite.
-        risk_map: ``(h, w)`` per-token risk probabilities, blended in as a heat map.
+        risk_map: ``(h, w)`` per-token risk probabilities, blended in as a heat map when
+            ``risk_map_trained``; otherwise the overlay says "risk map: untrained".
         camera: name drawn in the corner.
         max_width: frames wider than this are downscaled first.
         min_width: frames narrower than this are upscaled first, so the text stays legible.
@@ -50,7 +56,8 @@ def draw_overlay(
     else:
         img = img.copy()
     h, w = img.shape[:2]
-    if risk_map is not None and risk_map.size:
+    untrained = risk_map is not None and risk_map.size and not risk_map_trained
+    if risk_map is not None and risk_map.size and risk_map_trained:
         heat = cv2.resize(
             np.clip(risk_map, 0.0, 1.0).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
         )
@@ -73,6 +80,15 @@ def draw_overlay(
     text = f"{camera + '  ' if camera else ''}risk {probability_smoothed:.2f} {LEVEL_NAMES[max(0, min(level, 2))]}"
     x = margin * 2 + bar_w
     _text(img, text, (x, margin + round(18 * unit)), font_scale, color, thick)
+    if untrained:
+        _text(
+            img,
+            "risk map: untrained",
+            (x, margin + round(40 * unit)),
+            font_scale * 0.8,
+            (200, 200, 200),
+            thick,
+        )
     if alert:
         banner_h = round(34 * unit)
         cv2.rectangle(img, (0, h - banner_h), (w, h), LEVEL_COLORS[2], -1)
@@ -83,8 +99,10 @@ def draw_overlay(
     return img
 
 
-def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: int = 640) -> np.ndarray:
-    """:func:`draw_overlay` for a session's ``RiskResult`` (what the node and offline replay draw)."""
+def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: int = 640,
+                        risk_map_trained: bool = False) -> np.ndarray:  # fmt: skip
+    """:func:`draw_overlay` for a session's ``RiskResult`` (what the node and offline replay draw);
+    ``risk_map_trained`` is the model's ``ModelInfo.risk_map_trained``."""
     return draw_overlay(
         rgb,
         result.probability,
@@ -95,6 +113,7 @@ def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: in
         risk_map=result.risk_map,
         camera=camera,
         max_width=max_width,
+        risk_map_trained=risk_map_trained,
     )
 
 

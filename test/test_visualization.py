@@ -12,7 +12,10 @@ from accident_anticipation_ros.visualization import LEVEL_COLORS, draw_overlay
 def test_overlay_keeps_the_input_and_draws_level_bar_and_banner():
     rgb = np.full((240, 320, 3), 128, np.uint8)
     calm = draw_overlay(rgb, 0.1, 0.1, 0, False)
-    alarm = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, risk_map=np.eye(4, dtype=np.float32))
+    risk_map = np.eye(4, dtype=np.float32)
+    alarm = draw_overlay(
+        rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, risk_map=risk_map, risk_map_trained=True
+    )
     assert calm.shape == alarm.shape == (360, 480, 3) and calm.dtype == np.uint8  # upscaled to 480 wide
     assert (rgb == 128).all(), "the input frame is not modified"
     # The banner fills the bottom rows with the HIGH colour when alerting only.
@@ -31,3 +34,15 @@ def test_wide_frames_are_downscaled_and_nan_tta_is_not_drawn():
 def test_frames_at_the_minimum_width_keep_their_size():
     rgb = np.zeros((300, 500, 3), np.uint8)
     assert draw_overlay(rgb, 0.2, 0.2, 0, False).shape == (300, 500, 3)
+
+
+def test_an_untrained_risk_map_is_not_drawn_but_named():
+    rgb = np.full((240, 320, 3), 128, np.uint8)
+    risk_map = np.eye(4, dtype=np.float32)
+    plain = draw_overlay(rgb, 0.2, 0.2, 0, False)
+    untrained = draw_overlay(rgb, 0.2, 0.2, 0, False, risk_map=risk_map)
+    trained = draw_overlay(rgb, 0.2, 0.2, 0, False, risk_map=risk_map, risk_map_trained=True)
+    # no heat along the diagonal without a trained map; the label sits below the risk text only
+    assert np.array_equal(untrained[150:, :], plain[150:, :])
+    assert not np.array_equal(untrained[:150], plain[:150])
+    assert not np.array_equal(trained[180:195, 225:255], plain[180:195, 225:255])

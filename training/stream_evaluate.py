@@ -200,7 +200,7 @@ def evaluate_drive_stream(model: str | Path, root: str | Path, spec: WindowSpec 
                          windows.windows if fresh else (), repeat=repeat)  # fmt: skip
     report = stream_report(outputs, truth, windows)
     cell = map_cell_of_point(backend.info, record["height"], record["width"], NodeParams().preprocess)
-    report["risk_map"] = risk_map_truth(outputs, truth, cols["key_box"], cell, backend.info.risk_map_shape)
+    report["map_truth"] = risk_map_truth(outputs, truth, cols["key_box"], cell, backend.info.risk_map_shape)
     report["repeat"] = repeat
     return report
 
@@ -291,8 +291,8 @@ def format_report(report: dict, spec: WindowSpec | None = None) -> str:
     lines.append(
         f"accidents alerted before toa (onset <= {report.get('horizon_s', 5.0):g} s before toa): {shares}"
     )
-    if "risk_map" in report:
-        r = report["risk_map"]
+    if "map_truth" in report:
+        r = report["map_truth"]
         lines.append(f"risk map top cell on the colliding road user, last 1 s before toa: "
                      f"{_pct(r['top_cell_accuracy'])} of {r['frames']} frames (chance {_pct(r['chance'])}, "
                      f"{r['cells']} cells)")  # fmt: skip

@@ -80,7 +80,12 @@ def rel_error(actual: np.ndarray | torch.Tensor, reference: np.ndarray | torch.T
 
 
 def onnx_metadata(
-    model: TSDStudent, model_hash: str, fps: float, mean: Sequence[float], std: Sequence[float]
+    model: TSDStudent,
+    model_hash: str,
+    fps: float,
+    mean: Sequence[float],
+    std: Sequence[float],
+    risk_map_trained: bool = False,
 ) -> dict[str, str]:
     """The ``aar.*`` metadata_props of the contract."""
     H, W = model.cfg.image_size
@@ -94,6 +99,7 @@ def onnx_metadata(
             mean=tuple(mean),  # type: ignore[arg-type]
             std=tuple(std),  # type: ignore[arg-type]
             fps=fps,
+            risk_map_trained=risk_map_trained,
         )
     )
 
@@ -172,6 +178,7 @@ def export_onnx(
     tolerance: float = 1e-4,
     threads: int = 0,
     float16_storage: bool = False,
+    risk_map_trained: bool | None = None,
 ) -> ExportReport:
     """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
 
@@ -189,6 +196,8 @@ def export_onnx(
         float16_storage: Store every float32 weight that float16 holds exactly as float16 (widened
             by a ``Cast``; see :mod:`~accident_anticipation_ros.model.onnx_storage`): about half
             the file for a checkpoint shipped in float16, the same numbers.
+        risk_map_trained: ``aar.risk_map_trained``; default: the checkpoint JSON's
+            ``risk_map_trained`` (absent: False; no loss trains the map today).
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance
@@ -205,6 +214,8 @@ def export_onnx(
         mean = meta["mean"] if mean is None else mean
         std = meta["std"] if std is None else std
         model_hash = meta["model_hash"] if model_hash is None else model_hash
+        if risk_map_trained is None:
+            risk_map_trained = bool(meta.get("risk_map_trained", False))
     missing = [name for name, value in (("fps", fps), ("mean", mean), ("std", std)) if value is None]
     if missing:
         raise ExportError(f"export_onnx of a model in memory needs {missing} (the input the model assumes)")
@@ -220,7 +231,7 @@ def export_onnx(
         _torch_export(StepGraph(deployed), path, opset)
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
         converted = store_exact_float16(proto).converted if float16_storage else 0
-        for key, value in onnx_metadata(deployed, model_hash, fps, mean, std).items():
+        for key, value in onnx_metadata(deployed, model_hash, fps, mean, std, bool(risk_map_trained)).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.checker.check_model(proto, full_check=True)

@@ -54,6 +54,7 @@ class ModelInfo:
     state_specs: dict[str, tuple[int, ...]] = field(default_factory=dict, hash=False)
     risk_map_shape: tuple[int, int] = (0, 0)
     embedding_dim: int = 0
+    risk_map_trained: bool = False
 
     def to_json(self) -> dict:
         """A JSON-serialisable dict (inverse of :meth:`from_json`)."""
@@ -77,6 +78,7 @@ class ModelInfo:
                 state_specs={str(k): tuple(int(d) for d in v) for k, v in data["state_specs"].items()},
                 risk_map_shape=tuple(int(d) for d in data["risk_map_shape"]),
                 embedding_dim=int(data["embedding_dim"]),
+                risk_map_trained=bool(data.get("risk_map_trained", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BackendError(f"{source}: invalid model info ({type(exc).__name__}: {exc})") from exc

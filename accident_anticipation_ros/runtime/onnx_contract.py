@@ -100,6 +100,7 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         state_specs=state_specs,
         risk_map_shape=(int(risk_map[1]), int(risk_map[2])),
         embedding_dim=int(sig.outputs[EMBEDDING][1][1]),
+        risk_map_trained=meta.risk_map_trained,
     )
 
 

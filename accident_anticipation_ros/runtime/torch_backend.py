@@ -64,6 +64,7 @@ class TorchBackend(Backend):
                 state_specs={name: tuple(shape) for name in state_names(cfg)},
                 risk_map_shape=tuple(cfg.grid),  # type: ignore[arg-type]
                 embedding_dim=cfg.embed_dim,
+                risk_map_trained=bool(meta.get("risk_map_trained", False)),
             )
         )
 

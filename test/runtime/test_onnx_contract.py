@@ -79,3 +79,12 @@ def test_state_shape_mismatch(toy_onnx):
     bad_outputs = dict(sig.outputs, **{"state_out.h": ("float32", (1, 8, 2, 4))})
     with pytest.raises(BackendError, match="state 'h' must be float32 with one static shape"):
         check_contract(type(sig)(sig.inputs, bad_outputs, sig.metadata, sig.opset), "m.onnx")
+
+
+def test_risk_map_trained_flows_from_export_to_model_info(tsd_test, tmp_path):
+    from accident_anticipation_ros.model.export import export_onnx
+    from accident_anticipation_ros.runtime.onnx_contract import read_model_info
+
+    assert read_model_info(tsd_test.onnx).risk_map_trained is False  # no flag in the checkpoint: untrained
+    export_onnx(tsd_test.checkpoint, tmp_path / "trained.onnx", frames=0, risk_map_trained=True)
+    assert read_model_info(tmp_path / "trained.onnx").risk_map_trained is True

@@ -80,8 +80,8 @@ def test_cli_stream_report_on_a_drive_with_model_or_checkpoint(student, drive, c
     for block in ("stream", "fresh"):
         assert 0.0 <= report[block]["ap"] <= 1.0
     assert set(report["lead_share"]) == {"0.5", "1.0", "2.0"}
-    assert report["risk_map"]["chance"] == 1 / report["risk_map"]["cells"]
-    assert report["risk_map"]["frames"] > 0
+    assert report["map_truth"]["chance"] == 1 / report["map_truth"]["cells"]
+    assert report["map_truth"]["frames"] > 0
     argv = ["evaluate", "--stream", "--checkpoint", str(weights), "--data", str(drive), *WINDOWS, "--json"]
     assert top_main(argv) == 0
     again = json.loads(capsys.readouterr().out)
