@@ -22,7 +22,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="report folder (default: <first bag>_report)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="also the streaming numbers of a continuous bag (event windows, alerts per hour, lead shares)",
+    )
+    p.add_argument(
+        "--drive",
+        type=Path,
+        default=None,
+        help="with --stream: the drive folder the bag was written from (truth)",
+    )
     return p
+
+
+def _stream_section(ev, args: argparse.Namespace, out: Path) -> dict:
+    from accident_anticipation_ros.stream_bag import stream_report_from_clips
+
+    truth = None
+    if args.drive is not None:
+        from accident_anticipation_ros.stream_metrics import truth_from_drive
+        from accident_anticipation_ros.training.synth.drive_storage import read_drive, read_frames
+
+        truth = truth_from_drive(read_drive(args.drive), read_frames(args.drive))
+    report = stream_report_from_clips(ev.clips, truth=truth)
+    (out / "stream.json").write_text(json.dumps(report, indent=1))
+    return report
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -30,10 +55,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     ev = evaluate_bags(args.bags, args.camera, args.labels_bag)
     out = write_report(ev, args.out or Path(str(args.bags[0]).rstrip("/") + "_report"))
+    stream = _stream_section(ev, args, out) if args.stream else None
     if args.json:
-        print(json.dumps(ev.summary()))
+        print(json.dumps(ev.summary() if stream is None else {**ev.summary(), "stream": stream}))
     else:
         print((out / "summary.md").read_text())
+        if stream is not None:
+            from accident_anticipation_ros.stream_report import format_report
+
+            print("## Streaming (one state over the continuous bag)\n" + format_report(stream))
         print(f"report: {out}")
     return 0
 
