@@ -21,7 +21,9 @@ Metadata (``metadata_props``, every value a string): :data:`METADATA_KEYS`, enco
 :func:`encode_metadata` and decoded by :func:`decode_metadata`. ``aar.format`` is
 :data:`FORMAT_VERSION`; ``aar.model_hash`` is the model hash: :func:`file_sha256` of the
 checkpoint's weights file (``<name>.safetensors``), or for a model that exists only in memory
-``model.checkpoint.state_dict_sha256``. :func:`file_sha256` over an ONNX file and its external data
+``model.checkpoint.state_dict_sha256``. ``aar.risk_map_trained`` (optional, not in
+:data:`METADATA_KEYS`: ``"true"``, or absent / ``"false"`` for an untrained map; the encoding writes
+it only when true) says whether a loss trained the risk-map head; an untrained map is not drawn. :func:`file_sha256` over an ONNX file and its external data
 is also the ONNX part of the TensorRT engine cache key.
 
 Optional semantics (:data:`OPTIONAL_METADATA_KEYS`, both or neither): ``aar.semantics`` is the JSON of
@@ -67,6 +69,7 @@ META_INPUT_WIDTH = "aar.input_width"
 META_MEAN = "aar.mean"
 META_STD = "aar.std"
 META_FPS = "aar.fps"
+META_RISK_MAP_TRAINED = "aar.risk_map_trained"  # optional; absent means untrained
 METADATA_KEYS = (
     META_FORMAT,
     META_MODEL_NAME,
@@ -120,6 +123,7 @@ class ModelMetadata:
         std: Per-channel RGB std.
         fps: Frame rate the model assumes.
         semantics: Training domain, causes and domain statistics; None for a model without them.
+        risk_map_trained: Whether a loss trained the risk-map head (absent in the metadata: False).
     """
 
     model_name: str
@@ -131,11 +135,12 @@ class ModelMetadata:
     std: tuple[float, float, float]
     fps: float
     semantics: ModelSemantics | None = None
+    risk_map_trained: bool = False
 
 
 def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
     """The ``metadata_props`` of the contract, ``{key: value}`` in :data:`METADATA_KEYS` order, then
-    the :data:`OPTIONAL_METADATA_KEYS` when the model has semantics."""
+    the :data:`OPTIONAL_METADATA_KEYS` the model has (semantics, a trained risk map)."""
     props = {
         META_FORMAT: FORMAT_VERSION,
         META_MODEL_NAME: meta.model_name,
@@ -151,6 +156,8 @@ def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
         text = encode_semantics(meta.semantics)
         props[META_SEMANTICS] = text
         props[META_SEMANTICS_SHA256] = semantics_sha256(meta.model_hash, text)
+    if meta.risk_map_trained:
+        props[META_RISK_MAP_TRAINED] = "true"
     return props
 
 
@@ -183,6 +190,9 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         raise ContractError(f"{META_MEAN} / {META_STD} must be 3 numbers each, std > 0; got {mean} / {std}")
     if not isinstance(config, dict):
         raise ContractError(f"{META_CONFIG} must be a JSON object, got {type(config).__name__}")
+    trained = props.get(META_RISK_MAP_TRAINED, "false")
+    if trained not in ("true", "false"):
+        raise ContractError(f"{META_RISK_MAP_TRAINED} must be 'true' or 'false', got {trained!r}")
     if height <= 0 or width <= 0 or not fps > 0:
         raise ContractError(f"{META_INPUT_HEIGHT}/width and {META_FPS} must be > 0")
     semantics = None
@@ -203,6 +213,7 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         std=std,  # type: ignore[arg-type]
         fps=fps,
         semantics=semantics,
+        risk_map_trained=trained == "true",
     )
 
 

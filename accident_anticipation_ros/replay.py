@@ -490,7 +490,11 @@ def replay_offline(
                 risk += 1
                 if overlay:
                     img = draw_result_overlay(
-                        frame.rgb, frame.result, camera=camera, max_width=params.overlay_max_width
+                        frame.rgb,
+                        frame.result,
+                        camera=camera,
+                        max_width=params.overlay_max_width,
+                        risk_map_trained=engine.info.risk_map_trained,
                     )
                     fields = encode_image_fields(img, "rgb8")
                     recorder.write_msg(

@@ -1,4 +1,8 @@
-"""The overlay image: risk heat map, risk bar, level colour, alert banner and time to accident (ROS-free)."""
+"""The overlay image: risk heat map, risk bar, level colour, alert banner and time to accident (ROS-free).
+
+The heat map is drawn only for a model whose risk map was trained (``aar.risk_map_trained``); for an
+untrained map the overlay writes "risk map: untrained" instead of drawing noise as if it meant something.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ def draw_overlay(
     cause: str = "",
     cause_confidence: float = math.nan,
     out_of_domain: bool = False,
+    risk_map_trained: bool = False,
 ) -> np.ndarray:
     """Return a new RGB image: the frame with the model's risk drawn on it.
 
@@ -51,7 +56,8 @@ def draw_overlay(
         level: 0, 1, 2 (low, medium, high).
         alert: whether the alert is on (draws the banner).
         time_to_accident: seconds; drawn while alerting when finite.
-        risk_map: ``(h, w)`` per-token risk probabilities, blended in as a heat map.
+        risk_map: ``(h, w)`` per-token risk probabilities, blended in as a heat map when
+            ``risk_map_trained``; otherwise the overlay says "risk map: untrained".
         camera: name drawn in the corner.
         max_width: frames wider than this are downscaled first.
         min_width: frames narrower than this are upscaled first, so the text stays legible.
@@ -67,7 +73,8 @@ def draw_overlay(
     else:
         img = img.copy()
     h, w = img.shape[:2]
-    if risk_map is not None and risk_map.size:
+    untrained = risk_map is not None and risk_map.size and not risk_map_trained
+    if risk_map is not None and risk_map.size and risk_map_trained:
         heat = cv2.resize(
             np.clip(risk_map, 0.0, 1.0).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR
         )
@@ -92,6 +99,15 @@ def draw_overlay(
     _text(img, text, (x, margin + round(18 * unit)), font_scale, color, thick)
     if out_of_domain:
         _text(img, "OUT OF DOMAIN", (x, margin + round(40 * unit)), font_scale, (255, 255, 255), thick)
+    if untrained:
+        _text(
+            img,
+            "risk map: untrained",
+            (x, margin + round((62 if out_of_domain else 40) * unit)),
+            font_scale * 0.8,
+            (200, 200, 200),
+            thick,
+        )
     if alert:
         banner_h = round(34 * unit)
         cv2.rectangle(img, (0, h - banner_h), (w, h), LEVEL_COLORS[2], -1)
@@ -106,8 +122,10 @@ def draw_overlay(
     return img
 
 
-def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: int = 640) -> np.ndarray:
-    """:func:`draw_overlay` for a session's ``RiskResult`` (what the node and offline replay draw)."""
+def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: int = 640,
+                        risk_map_trained: bool = False) -> np.ndarray:  # fmt: skip
+    """:func:`draw_overlay` for a session's ``RiskResult`` (what the node and offline replay draw);
+    ``risk_map_trained`` is the model's ``ModelInfo.risk_map_trained``."""
     return draw_overlay(
         rgb,
         result.probability,
@@ -121,6 +139,7 @@ def draw_result_overlay(rgb: np.ndarray, result, camera: str = "", max_width: in
         cause=result.cause,
         cause_confidence=result.cause_confidence,
         out_of_domain=result.out_of_domain,
+        risk_map_trained=risk_map_trained,
     )
 
 

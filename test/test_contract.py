@@ -127,6 +127,18 @@ def test_decode_rejects_bad_values(key, value, match):
         decode_metadata(dict(encode_metadata(META), **{key: value}))
 
 
+def test_risk_map_trained_is_optional_and_false_when_absent():
+    import dataclasses
+
+    assert META.risk_map_trained is False and "aar.risk_map_trained" not in encode_metadata(META)
+    trained = dataclasses.replace(META, risk_map_trained=True)
+    encoded = encode_metadata(trained)
+    assert encoded["aar.risk_map_trained"] == "true" and decode_metadata(encoded) == trained
+    assert decode_metadata(dict(encoded, **{"aar.risk_map_trained": "false"})) == META
+    with pytest.raises(ContractError, match="must be 'true' or 'false'"):
+        decode_metadata(dict(encoded, **{"aar.risk_map_trained": "yes"}))
+
+
 def test_decode_names_missing_keys():
     props = {k: v for k, v in encode_metadata(META).items() if k not in ("aar.fps", "aar.std")}
     with pytest.raises(ContractError, match=r"missing \['aar\.std', 'aar\.fps'\]"):

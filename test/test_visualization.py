@@ -12,7 +12,10 @@ from accident_anticipation_ros.visualization import LEVEL_COLORS, cause_text, dr
 def test_overlay_keeps_the_input_and_draws_level_bar_and_banner():
     rgb = np.full((240, 320, 3), 128, np.uint8)
     calm = draw_overlay(rgb, 0.1, 0.1, 0, False)
-    alarm = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, risk_map=np.eye(4, dtype=np.float32))
+    risk_map = np.eye(4, dtype=np.float32)
+    alarm = draw_overlay(
+        rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, risk_map=risk_map, risk_map_trained=True
+    )
     assert calm.shape == alarm.shape == (360, 480, 3) and calm.dtype == np.uint8  # upscaled to 480 wide
     assert (rgb == 128).all(), "the input frame is not modified"
     # The banner fills the bottom rows with the HIGH colour when alerting only.
@@ -47,3 +50,15 @@ def test_cause_is_shown_while_alerting_and_out_of_domain_always():
     assert np.array_equal(plain[:300], named[:300])
     ood = draw_overlay(rgb, 0.9, 0.8, 2, True, time_to_accident=1.5, out_of_domain=True)
     assert not np.array_equal(plain[20:60], ood[20:60])  # "OUT OF DOMAIN" under the risk text
+
+
+def test_an_untrained_risk_map_is_not_drawn_but_named():
+    rgb = np.full((240, 320, 3), 128, np.uint8)
+    risk_map = np.eye(4, dtype=np.float32)
+    plain = draw_overlay(rgb, 0.2, 0.2, 0, False)
+    untrained = draw_overlay(rgb, 0.2, 0.2, 0, False, risk_map=risk_map)
+    trained = draw_overlay(rgb, 0.2, 0.2, 0, False, risk_map=risk_map, risk_map_trained=True)
+    # no heat along the diagonal without a trained map; the label sits below the risk text only
+    assert np.array_equal(untrained[150:, :], plain[150:, :])
+    assert not np.array_equal(untrained[:150], plain[:150])
+    assert not np.array_equal(trained[180:195, 225:255], plain[180:195, 225:255])

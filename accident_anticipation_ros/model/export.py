@@ -91,6 +91,7 @@ def onnx_metadata(
     mean: Sequence[float],
     std: Sequence[float],
     semantics: ModelSemantics | None = None,
+    risk_map_trained: bool = False,
 ) -> dict[str, str]:
     """The ``aar.*`` metadata_props of the contract (with the semantics and their sha256 when given)."""
     H, W = model.cfg.image_size
@@ -105,6 +106,7 @@ def onnx_metadata(
             std=tuple(std),  # type: ignore[arg-type]
             fps=fps,
             semantics=semantics,
+            risk_map_trained=risk_map_trained,
         )
     )
 
@@ -184,6 +186,7 @@ def export_onnx(
     threads: int = 0,
     float16_storage: bool = False,
     semantics: ModelSemantics | None = None,
+    risk_map_trained: bool | None = None,
 ) -> ExportReport:
     """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
 
@@ -203,6 +206,8 @@ def export_onnx(
             the file for a checkpoint shipped in float16, the same numbers.
         semantics: Causes, domain statistics and training domain for the metadata (bound to
             ``model_hash``); default: those stored in the checkpoint's JSON, if any.
+        risk_map_trained: ``aar.risk_map_trained``; default: the checkpoint JSON's
+            ``risk_map_trained`` (absent: False; no loss trains the map today).
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance
@@ -220,6 +225,8 @@ def export_onnx(
         std = meta["std"] if std is None else std
         model_hash = meta["model_hash"] if model_hash is None else model_hash
         semantics = checkpoint_semantics(meta, str(out_path)) if semantics is None else semantics
+        if risk_map_trained is None:
+            risk_map_trained = bool(meta.get("risk_map_trained", False))
     missing = [name for name, value in (("fps", fps), ("mean", mean), ("std", std)) if value is None]
     if missing:
         raise ExportError(f"export_onnx of a model in memory needs {missing} (the input the model assumes)")
@@ -235,7 +242,8 @@ def export_onnx(
         _torch_export(StepGraph(deployed), path, opset)
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
         converted = store_exact_float16(proto).converted if float16_storage else 0
-        for key, value in onnx_metadata(deployed, model_hash, fps, mean, std, semantics).items():
+        props = onnx_metadata(deployed, model_hash, fps, mean, std, semantics, bool(risk_map_trained))
+        for key, value in props.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.checker.check_model(proto, full_check=True)

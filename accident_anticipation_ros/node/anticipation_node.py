@@ -387,7 +387,13 @@ class AnticipationNode(LifecycleNode):
         if rate <= 0 or now - cam.last_overlay < 1.0 / rate or not cam.overlay_pub.get_subscription_count():
             return
         cam.last_overlay = now
-        overlay = draw_result_overlay(rgb, result, camera=cam.name, max_width=self.params.overlay_max_width)
+        overlay = draw_result_overlay(
+            rgb,
+            result,
+            camera=cam.name,
+            max_width=self.params.overlay_max_width,
+            risk_map_trained=self.backend.info.risk_map_trained,
+        )
         cam.overlay_pub.publish(rgb_to_image(overlay, header=msg.header, encoding="rgb8"))
 
     # ------------------------------------------------------------------ info and diagnostics

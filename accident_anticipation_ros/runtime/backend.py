@@ -65,6 +65,7 @@ class ModelInfo:
     risk_map_shape: tuple[int, int] = (0, 0)
     embedding_dim: int = 0
     semantics: ModelSemantics | None = field(default=None, hash=False, repr=False)
+    risk_map_trained: bool = False
 
     def to_json(self) -> dict:
         """A JSON-serialisable dict (inverse of :meth:`from_json`); semantics as text and sha256."""
@@ -100,6 +101,7 @@ class ModelInfo:
                 risk_map_shape=tuple(int(d) for d in data["risk_map_shape"]),
                 embedding_dim=int(data["embedding_dim"]),
                 semantics=semantics,
+                risk_map_trained=bool(data.get("risk_map_trained", False)),
             )
         except ContractError as exc:
             raise BackendError(f"{source}: {exc}") from exc

@@ -103,6 +103,7 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         risk_map_shape=(int(risk_map[1]), int(risk_map[2])),
         embedding_dim=int(sig.outputs[EMBEDDING][1][1]),
         semantics=meta.semantics,
+        risk_map_trained=meta.risk_map_trained,
     )
 
 

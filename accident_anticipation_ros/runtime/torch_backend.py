@@ -68,6 +68,7 @@ class TorchBackend(Backend):
                 risk_map_shape=tuple(cfg.grid),  # type: ignore[arg-type]
                 embedding_dim=cfg.embed_dim,
                 semantics=semantics,
+                risk_map_trained=bool(meta.get("risk_map_trained", False)),
             )
         )
 

@@ -1,8 +1,14 @@
-"""``accident-anticipation bag-from-clips``: write a dataset split as a rosbag2 evaluation bag."""
+"""``accident-anticipation bag-from-clips``: write a dataset split as a rosbag2 evaluation bag.
+
+``--continuous`` writes the clips back to back as one stream (``bag.continuous.write_continuous_bag``:
+no gap, one stamp step), so the node never resets between clips; a drive folder
+(``synth --drive``) is written as its pieces in stream order (``iter_drive_clips``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -53,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds between clips; longer than the node's max_gap (default: {DEFAULT_GAP})",
     )
     p.add_argument(
+        "--continuous",
+        action="store_true",
+        help="one stream: clips back to back, no gap (no reset between clips); a drive folder is always "
+        "written so",
+    )
+    p.add_argument(
         "--start-time",
         type=float,
         default=DEFAULT_START_TIME,
@@ -64,26 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
 def _write(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from accident_anticipation_ros.bag.continuous import write_continuous_bag
     from accident_anticipation_ros.bag.writer import write_clips_bag
     from accident_anticipation_ros.training.datasets import iter_clips
+    from accident_anticipation_ros.training.synth.drive_storage import DRIVE_INDEX, iter_drive_clips
 
-    clips = iter_clips(args.src, fmt=args.fmt, split=args.split, limit=args.max_clips)
-    info = write_clips_bag(
-        tqdm(clips, total=args.max_clips, unit="clip", desc="bag-from-clips", file=sys.stderr),
-        args.out,
-        storage=args.storage,
-        compressed=args.compressed,
-        camera_topic=args.camera_topic,
-        label_topic=args.label_topic,
-        frame_id=args.frame_id,
-        start_time=args.start_time,
-        gap_between_clips=args.gap,
+    drive = (args.src / DRIVE_INDEX).is_file()
+    if drive:
+        clips = itertools.islice(iter_drive_clips(args.src), args.max_clips)
+    else:
+        clips = iter_clips(args.src, fmt=args.fmt, split=args.split, limit=args.max_clips)
+    clips = tqdm(clips, total=args.max_clips, unit="clip", desc="bag-from-clips", file=sys.stderr)
+    common = dict(
+        storage=args.storage, compressed=args.compressed, camera_topic=args.camera_topic,
+        label_topic=args.label_topic, frame_id=args.frame_id, start_time=args.start_time,
         jpeg_quality=args.jpeg_quality,
-    )
+    )  # fmt: skip
+    if drive or args.continuous:
+        info = write_continuous_bag(clips, args.out, **common)
+    else:
+        info = write_clips_bag(clips, args.out, gap_between_clips=args.gap, **common)
     seconds = (info.end_ns - info.start_ns) / 1e9
     print(
         f"wrote {info.num_clips} clips ({info.num_frames} frames, {seconds:.1f} s) to {info.path} "
-        f"[{info.storage}; camera {info.camera_topic}; labels {info.label_topic}]"
+        f"[{info.storage}; camera {info.camera_topic}; labels {info.label_topic}"
+        f"{'; continuous' if drive or args.continuous else ''}]"
     )
     return 0
 

@@ -148,3 +148,12 @@ def _wide_vectors():
 
     a = np.ascontiguousarray(np.eye(2, 9), dtype="<f4")
     return FloatArray(a.shape, a.tobytes())
+
+
+def test_risk_map_trained_flows_from_export_to_model_info(tsd_test, tmp_path):
+    from accident_anticipation_ros.model.export import export_onnx
+    from accident_anticipation_ros.runtime.onnx_contract import read_model_info
+
+    assert read_model_info(tsd_test.onnx).risk_map_trained is False  # no flag in the checkpoint: untrained
+    export_onnx(tsd_test.checkpoint, tmp_path / "trained.onnx", frames=0, risk_map_trained=True)
+    assert read_model_info(tmp_path / "trained.onnx").risk_map_trained is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,47 @@ def test_dataset_errors_exit_1_and_leave_no_bag(dataset, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "accident-anticipation bag-from-clips: error: " in err and "no split 'nosuch'" in err
     assert not (tmp_path / "bag").exists()
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "tsd-nano.onnx"
+
+
+def _replayed_resets(bag, out):
+    from accident_anticipation_ros.bag.reader import read_risk_bag
+    from accident_anticipation_ros.replay import replay_offline
+
+    replay_offline(bag, out, SHIPPED)
+    rec = read_risk_bag(out)
+    assert rec.dropped == 0
+    return np.flatnonzero(np.concatenate([c.state_reset for c in rec.clips])).tolist()
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped model missing")
+def test_continuous_bag_has_one_step_and_replays_without_reset(dataset, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    argv = [str(dataset), "--out", str(tmp_path / "bag"), "--continuous"]
+    assert top_main(["bag-from-clips", *argv]) == 0
+    assert "wrote 3 clips (150 frames, 14.9 s)" in capsys.readouterr().out
+    back = list(read_clips_bag(tmp_path / "bag"))
+    stamps = np.concatenate([c.meta["stamps_ns"] for c in back]) if "stamps_ns" in back[0].meta else None
+    if stamps is not None:
+        assert set(np.diff(stamps).tolist()) == {100_000_000}
+    assert _replayed_resets(tmp_path / "bag", tmp_path / "out") == [0]
+    assert main([str(dataset), "--out", str(tmp_path / "gaps")]) == 0  # the default layout resets per clip
+    assert _replayed_resets(tmp_path / "gaps", tmp_path / "out_gaps") == [0, 50, 100]
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped model missing")
+def test_a_drive_folder_is_written_as_one_stream(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from accident_anticipation_ros.training.synth.drive_storage import iter_drive_clips, read_drive
+
+    drive = tmp_path / "drive"
+    argv = ["synth", "--drive", "--out", str(drive), "--size", "32", "--minutes", "0.25", "--lead-in", "2,3"]
+    assert top_main([*argv, "--piece-seconds", "6", "--seed", "2"]) == 0
+    assert main([str(drive), "--out", str(tmp_path / "bag")]) == 0
+    n = read_drive(drive)["num_frames"]
+    assert f"({n} frames" in capsys.readouterr().out.splitlines()[-1]
+    back = list(read_clips_bag(tmp_path / "bag"))
+    assert [c.clip_id for c in back] == [c.clip_id for c in iter_drive_clips(drive)]
+    assert _replayed_resets(tmp_path / "bag", tmp_path / "out") == [0]

@@ -79,3 +79,47 @@ def test_the_project_cli_dispatches_to_synth(tmp_path):
 
     assert project_main(["synth", "--out", str(tmp_path / "x"), "--clips", "1", "--size", "32"]) == 0
     assert (tmp_path / "x" / "synth.json").is_file()
+
+
+DRIVE_ARGS = ["--drive", "--size", "32", "--minutes", "0.25", "--lead-in", "2,3", "--safe-gap", "2,3"]
+DRIVE_ARGS += ["--accident-fraction", "1.0", "--piece-seconds", "6", "--seed", "2"]
+
+
+def test_drive_writes_a_tiny_continuous_drive(tmp_path, capsys):
+    from accident_anticipation_ros.training.synth.drive_storage import (
+        iter_drive_clips,
+        read_drive,
+        read_frames,
+    )
+
+    out = tmp_path / "drive"
+    assert main(["--out", str(out), *DRIVE_ARGS]) == 0
+    index, cols = read_drive(out), read_frames(out)
+    cfg = index["config"]
+    assert (cfg["duration"], cfg["accident_fraction"], cfg["lead_in"], cfg["safe_gap"]) == (
+        15.0,
+        1.0,
+        [2, 3],
+        [2, 3],
+    )
+    assert (index["fps"], index["width"], cfg["piece_seconds"]) == (10.0, 32, 6.0)
+    accidents = [e for e in index["events"] if e["kind"] == "accident"]
+    assert accidents and len(accidents) == len(index["events"])
+    for e in accidents:  # toa exact in the frame table: the label turns on at toa
+        assert cols["label"][e["toa"]] == 1 and cols["label"][e["toa"] - 1] == 0
+    pieces = list(iter_drive_clips(out))
+    assert sum(c.num_frames for c in pieces) == index["num_frames"] == len(cols["stamp"])
+    printed = capsys.readouterr().out
+    assert f"{len(accidents)} accidents" in printed and f"{index['num_frames']} frames at 10 fps" in printed
+    assert main(["--out", str(out), *DRIVE_ARGS]) == 2  # exists
+    assert "--force" in capsys.readouterr().err
+    assert main(["--out", str(out), *DRIVE_ARGS, "--force"]) == 0
+
+
+def test_drive_bad_options_exit_2(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "d"), "--drive", "--lead-in", "3"]) == 2
+    assert "--lead-in must be LOW,HIGH" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "d"), "--drive", "--accident-fraction", "2"]) == 2
+    assert "accident_fraction" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "d")]) == 2
+    assert "--clips is required" in capsys.readouterr().err
