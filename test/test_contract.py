@@ -56,10 +56,13 @@ def test_contract_strings_are_spelled_only_in_the_contract_module():
     )
     assert len(sources) > 50  # the scan sees the tree
     home = ROOT / "accident_anticipation_ros" / "contract.py"
+    # training/losses.py names its loss terms after the YAML config fields (``loss.risk_map``): a
+    # training idea that shares a word with the graph output, not the ONNX contract.
+    other_ideas = {ROOT / "training" / "losses.py"}
     found = [
         f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
         for path in sources
-        if path != home
+        if path != home and path not in other_ideas
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if CONTRACT_STRING.search(line)
     ]

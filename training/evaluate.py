@@ -75,7 +75,7 @@ def evaluate_checkpoint(
     metrics = clip_metrics(scores, toa, fps)
     details = {"scores": scores, "toa": toa, "clip_ids": ids, "frames": frames_total, "wall_s": time.time() - t0,
                "positives": int(sum(t >= 0 for t in toa)), "fps_model": meta["fps"], "fps_data": fps[0],
-               "risk_map": top_cell_accuracy(maps, cells, map_toa, fps[0]) if maps else None}  # fmt: skip
+               "risk_map_top_cell": top_cell_accuracy(maps, cells, map_toa, fps[0]) if maps else None}  # fmt: skip
     return metrics, details
 
 

@@ -212,7 +212,7 @@ def test_evaluate_reports_risk_map_top_cell_accuracy_where_boxes_are_known(synth
     model = TSDStudent(get_config("tsd-test", image_size=(64, 64), window_size=2)).eval()
     save_student(model, tmp_path / "m", {"fps": 10.0, "mean": [0.0] * 3, "std": [1.0] * 3})
     _, details = evaluate_checkpoint(tmp_path / "m", synth_root, "test")
-    result = details["risk_map"]
+    result = details["risk_map_top_cell"]
     # every frame of the last second before toa shows the square: all are scored
     toas = [r.toa for r in list_clips(synth_root, split="test") if r.positive]
     assert result["frames"] == sum(
