@@ -71,6 +71,8 @@ class Evaluation:
             "missing_frames": self.dropped,
             "missing_fraction": self.missing_fraction,
             "missing_by_clip": self.missing_by_clip,
+            # frames the node's fps alignment stepped over: no message by design, scored at the held value
+            "decimated_frames": sum(c.num_decimated for c in self.clips),
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,
             "processed_fps": self.processed_fps,
@@ -92,7 +94,7 @@ def check_missing(ev: Evaluation, max_missing: float) -> None:
 
 
 def filled_scores(clip) -> np.ndarray:
-    """Per-frame probability with dropped frames holding the last published value (0 before any)."""
+    """Per-frame probability with dropped (or decimated) frames holding the last published value (0 before any)."""
     p = clip.probability.astype(np.float64)
     held, out = 0.0, np.empty_like(p)
     for i, (ok, value) in enumerate(zip(clip.received, p, strict=True)):
@@ -268,6 +270,7 @@ def write_report(ev: Evaluation, out: Path) -> Path:
             f"{summary['clips']} ({summary['positives']} / {summary['negatives']})",
         ),
         ("frames (without a risk message)", f"{summary['frames']} ({summary['missing_frames']})"),
+        ("frames decimated to the model's fps (held)", str(summary["decimated_frames"])),
         ("node latency p50 / p95 (ms)", f"{summary['latency_p50_ms']:.1f} / {summary['latency_p95_ms']:.1f}"),
         ("processed fps", f"{summary['processed_fps']:.1f}"),
         (

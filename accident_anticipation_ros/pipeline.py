@@ -28,10 +28,14 @@ A frame that is not published says why in :attr:`FrameOutput.drop` (the names of
 
 ``frames_dropped`` of a published message counts the frames the caller dropped (``dropped``) since
 the previous published message, including those handed in with frames that were not published.
+
+:func:`info_fields` gives the fields of the latched ``AnticipationInfo`` the same way (node and
+offline replay), so a recording tells which model and which fps rule produced it.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,6 +46,8 @@ from accident_anticipation_ros.conversions import ConversionError, msg_to_rgb
 from accident_anticipation_ros.stamps import ns_to_seconds, to_ns
 
 if TYPE_CHECKING:  # the runtime is imported by whoever builds the session
+    from accident_anticipation_ros.parameters import NodeParams
+    from accident_anticipation_ros.runtime.backend import BackendInfo
     from accident_anticipation_ros.runtime.session import RiskResult, StreamSession
 
 DROP_BAD_FRAME = "bad_frames"
@@ -149,3 +155,29 @@ class StreamPipeline:
         )
         self._dropped = 0
         return FrameOutput(stamp_ns, rgb, result, risk)
+
+
+def info_fields(info: BackendInfo, backend: str, params: NodeParams, cameras: list[str]) -> dict[str, Any]:
+    """Keyword arguments of an AnticipationInfo constructor (rclpy or rosbags), ``header`` apart."""
+    semantics = info.semantics
+    return {
+        "model_name": info.model_name,
+        "model_hash": info.model_hash,
+        "backend": backend,
+        "input_width": int(info.input_width),
+        "input_height": int(info.input_height),
+        "assumed_fps": float(info.fps),
+        "align_to_model_fps": bool(params.align_to_model_fps),
+        "threshold_medium": float(params.threshold_medium),
+        "threshold_high": float(params.threshold_high),
+        "alert_on": float(params.alert_on),
+        "alert_off": float(params.alert_off),
+        "alert_on_frames": int(params.alert_on_frames),
+        "max_gap": float(params.max_gap),
+        "cameras": list(cameras),
+        "training_domain": semantics.training_domain if semantics is not None else "",
+        "causes": list(semantics.causes.names) if semantics is not None and semantics.causes else [],
+        "domain_threshold": (
+            float(semantics.domain.threshold) if semantics is not None and semantics.domain else math.nan
+        ),
+    }

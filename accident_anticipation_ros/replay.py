@@ -15,6 +15,11 @@ publishes the previous answer's overlay replaces the waiting one (a counted drop
 after ``answer_timeout`` seconds is given up and listed. The summary lists every bag frame without
 an AccidentRisk with its clip, stamp and reason (:mod:`accident_anticipation_ros.replay_accounting`).
 
+A camera faster than the model is decimated by the node (``align_to_model_fps``): the frames between
+its fps grid's get no AccidentRisk by design. The replay tells them from their stamps with the
+node's own rule (``runtime.frame_rate.StepSchedule``, set up from the node's latched
+AnticipationInfo), expects no answer for them, and counts them (``decimated``), not as missing.
+
 ``--offline``: the same ``StreamPipeline`` (conversion, ``StreamSession``, message fields) the node
 runs, over every frame of the bag without DDS (no drops: the reference for large evaluations); it
 writes the same topics.
@@ -54,6 +59,7 @@ class ReplaySummary:
     dropped: int
     wall_s: float
     missing: tuple = ()  # replay_accounting.MissingFrame of every frame without an AccidentRisk
+    decimated: int = 0  # frames the node's fps alignment steps over (no AccidentRisk by design)
 
 
 # ------------------------------------------------------------------------------------------ recording
@@ -132,6 +138,7 @@ def replay_dds(
     from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
     from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
     from accident_anticipation_ros.parameters import camera_name_from_topic
+    from accident_anticipation_ros.runtime.frame_rate import StepSchedule
     from accident_anticipation_ros.stamps import cdr_header_stamp_ns, ns_to_seconds
 
     if ahead < 1:
@@ -170,8 +177,15 @@ def replay_dds(
     answers: dict[int, int] = {}  # stamp_ns -> frames_dropped of the node's AccidentRisk
     resolved = [-1]  # index of the newest frame answered or given up (the node answers in order)
     resolved_lock = threading.Lock()
+    schedule: list = [None]  # the node's StepSchedule, once its AnticipationInfo is in
+    silent: set[int] = set()  # frames the node decimates: no answer expected
 
-    def record(out_topic: str, out_type: str, is_risk: bool = False):
+    def settle() -> None:
+        """Past the decimated frames that follow the newest resolved one (call with the lock held)."""
+        while resolved[0] + 1 in silent:
+            resolved[0] += 1
+
+    def record(out_topic: str, out_type: str, is_risk: bool = False, is_info: bool = False):
         def callback(data: bytes) -> None:
             inbox.put((out_topic, out_type, bytes(data)))
             if is_risk:
@@ -180,7 +194,12 @@ def replay_dds(
                 answers[stamp] = int(risk.frames_dropped)
                 with resolved_lock:
                     resolved[0] = max(resolved[0], index_of.get(stamp, -1))
+                    settle()
                 last_risk[0] = time.monotonic()
+            if is_info and schedule[0] is None:
+                info = deserialize_message(bytes(data), AnticipationInfo)
+                if info.assumed_fps > 0:
+                    schedule[0] = StepSchedule(info.assumed_fps, info.align_to_model_fps, info.max_gap)
 
         return callback
 
@@ -192,9 +211,12 @@ def replay_dds(
             if status.hardware_id == camera:
                 values = {kv.key: kv.value for kv in status.values}
                 total = int(values.get("bad_frames", 0)) + int(values.get("non_finite_outputs", 0))
+                # decimated frames the schedule did not foresee (it cannot see a manual reset)
+                total += max(0, int(values.get("frames_decimated", 0)) - len(silent))
                 with resolved_lock:  # the oldest unanswered frames are those (the node works in order)
-                    resolved[0] = min(resolved[0] + total - skipped[0], k_published[0] - 1)
-                    skipped[0] = total
+                    resolved[0] = min(resolved[0] + max(0, total - skipped[0]), k_published[0] - 1)
+                    skipped[0] = max(skipped[0], total)
+                    settle()
 
     prefix = f"/{node_name}/{camera}"
     k_published = [0]  # frames published so far
@@ -225,7 +247,7 @@ def replay_dds(
     node.create_subscription(
         AnticipationInfo,
         f"/{node_name}/info",
-        record(f"/{node_name}/info", ANTICIPATION_INFO),
+        record(f"/{node_name}/info", ANTICIPATION_INFO, is_info=True),
         latched,
         raw=True,
     )
@@ -263,6 +285,14 @@ def replay_dds(
             time.sleep(0.05)
         time.sleep(0.5)  # let discovery settle both ways before the first frame
         _warn_if_best_effort(node, topic)
+        while schedule[0] is None and time.monotonic() < deadline:  # the latched info: the node's fps rule
+            time.sleep(0.05)
+        if schedule[0] is None:
+            print(
+                f"replay: warning: no AnticipationInfo from /{node_name}/info: frames the node decimates "
+                "are waited for until /diagnostics counts them",
+                file=sys.stderr,
+            )
 
         def wait_for_answers(upto: int) -> None:
             """Until every frame up to index ``upto`` is answered or given up (``answer_timeout``)."""
@@ -287,8 +317,14 @@ def replay_dds(
             if out_topic == topic:
                 wait_for_answers(k_published[0] - ahead)  # at most `ahead` frames beyond the last answer
                 last_risk[0] = time.monotonic()
+                k = k_published[0]
+                if schedule[0] is not None and not schedule[0].take(ns_to_seconds(stamps[k])):
+                    with resolved_lock:
+                        silent.add(k)
                 pub.publish(data)
                 k_published[0] += 1
+                with resolved_lock:
+                    settle()
             else:  # the ground truth goes straight into the recording, at its bag time
                 recorder.write(label_topic, ACCIDENT_LABEL, t_ns, data)
             drain_inbox()
@@ -311,7 +347,7 @@ def replay_dds(
             except subprocess.TimeoutExpired:
                 proc.kill()
     dropped = _sum_dropped(recorder, f"{prefix}/risk", out)
-    unanswered = [i for i, stamp in enumerate(stamps) if stamp not in answers]
+    unanswered = [i for i, stamp in enumerate(stamps) if stamp not in answers and i not in silent]
     errors = _conversion_errors([frames[i] for i in unanswered], unanswered)
     return ReplaySummary(
         out=Path(out),
@@ -321,7 +357,8 @@ def replay_dds(
         overlays=recorder.counts.get(f"{prefix}/overlay", 0),
         dropped=dropped,
         wall_s=time.monotonic() - started,
-        missing=tuple(missing_frames(stamps, answers, errors, clip_of)),
+        missing=tuple(missing_frames(stamps, answers, errors, clip_of, silent)),
+        decimated=sum(1 for i in silent if stamps[i] not in answers),
     )
 
 
@@ -438,11 +475,11 @@ def replay_offline(
 ) -> ReplaySummary:
     """Run the node's ``StreamPipeline`` over every frame of ``bag`` and write the node's topics to ``out``."""
     from accident_anticipation_ros.bag.reader import find_image_topic, open_bag
-    from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK
+    from accident_anticipation_ros.bag.types import ACCIDENT_LABEL, ACCIDENT_RISK, ANTICIPATION_INFO
     from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
     from accident_anticipation_ros.conversions import encode_image_fields
     from accident_anticipation_ros.parameters import NodeParams, camera_name_from_topic
-    from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, StreamPipeline
+    from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_DECIMATED, StreamPipeline, info_fields
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import StreamSession
@@ -456,7 +493,7 @@ def replay_offline(
     session = StreamSession(
         engine, params.session_config(), Preprocessor(engine.info, mode=params.preprocess)
     )
-    frames = risk = overlays = 0
+    frames = risk = overlays = decimated = 0
     missing: list[MissingFrame] = []
     with open_bag(bag) as reader:
         topic, _ = find_image_topic(reader, camera_topic)  # before anything is written
@@ -470,8 +507,20 @@ def replay_offline(
             store = recorder.store
             Risk = store.types[ACCIDENT_RISK]
             ImageMsg = store.types["sensor_msgs/msg/Image"]
+            Info, Header, Time = (
+                store.types[t]
+                for t in (ANTICIPATION_INFO, "std_msgs/msg/Header", "builtin_interfaces/msg/Time")
+            )
+            # the node's latched info, as the DDS replay records it: which model, which fps rule
+            info = Info(
+                header=Header(stamp=Time(sec=0, nanosec=0), frame_id=""),  # a replay has no wall time
+                **info_fields(engine.info, engine.name, params, [camera]),
+            )
             connections = [c for c in reader.connections if c.topic in (topic, label_topic)]
             for conn, t_ns, raw in reader.messages(connections=connections):
+                if info is not None:
+                    recorder.write_msg(f"/{node_name}/info", ANTICIPATION_INFO, t_ns, info)
+                    info = None
                 if conn.topic == label_topic:
                     recorder.write(label_topic, ACCIDENT_LABEL, t_ns, bytes(raw))
                     continue
@@ -481,6 +530,9 @@ def replay_offline(
                 if frame.drop == DROP_BAD_FRAME:
                     stamp = cdr_header_stamp_ns(bytes(raw))
                     missing.append(MissingFrame(clip_of(stamp), stamp, CONVERSION + frame.error))
+                    continue
+                if frame.drop == DROP_DECIMATED:  # stepped over by the fps alignment: no message
+                    decimated += 1
                     continue
                 if not frame.published:  # a non-finite model output: the node publishes nothing either
                     missing.append(MissingFrame(clip_of(frame.stamp_ns), frame.stamp_ns, NON_FINITE))
@@ -508,5 +560,5 @@ def replay_offline(
         recorder.close()
         engine.close()
     return ReplaySummary(
-        Path(out), camera, frames, risk, overlays, 0, time.monotonic() - started, tuple(missing)
+        Path(out), camera, frames, risk, overlays, 0, time.monotonic() - started, tuple(missing), decimated
     )

@@ -9,7 +9,7 @@ all (lost in transport, or a non-finite model output, which the node counts in /
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -50,6 +50,7 @@ def missing_frames(
     answers: dict[int, int],
     errors: dict[int, str],
     clip_of: Callable[[int], str] = lambda _: "",
+    silent: Collection[int] = (),
 ) -> list[MissingFrame]:
     """Every frame of ``stamps`` (publish order) without an answer, with its reason.
 
@@ -58,6 +59,8 @@ def missing_frames(
         answers: ``{stamp_ns: frames_dropped}`` of the AccidentRisk messages received.
         errors: ``{index into stamps: reason}`` known without the node (e.g. a conversion error).
         clip_of: Clip of a stamp (see :func:`clip_finder`).
+        silent: Indices into stamps that get no answer by design (decimated by the node's fps
+            alignment): not missing.
 
     The node counts, in each answer's ``frames_dropped``, the frames a newer one replaced since its
     previous answer; that many unanswered frames before an answer are attributed to it (the node
@@ -78,7 +81,7 @@ def missing_frames(
             close_gap(answers[stamp])
         elif i in errors:
             out.append(MissingFrame(clip_of(stamp), int(stamp), errors[i]))
-        else:
+        elif i not in silent:
             gap.append(i)
     close_gap(0)
     return sorted(out, key=lambda m: m.stamp_ns)

@@ -23,6 +23,7 @@ HUMBLE = {
     "rclpy.parameter": {"Parameter"},
     "rclpy.qos": {"DurabilityPolicy", "HistoryPolicy", "QoSProfile", "ReliabilityPolicy"},
     "rclpy.qos_event": {"SubscriptionEventCallbacks", "UnsupportedEventTypeError"},
+    "rclpy.serialization": {"deserialize_message", "serialize_message"},  # rclpy/serialization.py since Foxy
 }
 SOURCES = sorted(
     p

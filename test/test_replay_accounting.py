@@ -27,6 +27,15 @@ def test_every_unanswered_frame_is_listed_with_its_reason():
     assert missing_frames(stamps, dict.fromkeys(stamps, 0), {}) == []
 
 
+def test_decimated_frames_are_not_missing_and_do_not_take_a_counted_drop():
+    stamps = [10, 20, 30, 40, 50, 60]
+    # 20 and 30 decimated by design (silent); 50 unanswered before 60, which says the node dropped one.
+    got = missing_frames(stamps, {10: 0, 40: 0, 60: 1}, {}, silent={1, 2})
+    assert got == [MissingFrame("", 50, DROPPED)]
+    # A frame foreseen as decimated that the node answered all the same is simply answered.
+    assert missing_frames(stamps, dict.fromkeys(stamps, 0), {}, silent={1, 2}) == []
+
+
 def test_clips_by_stamp_and_the_summary_lines():
     labels = [
         ClipLabel("a", 1, 5.0, 10.0, 3, "", 1_000_000_000, "cam"),

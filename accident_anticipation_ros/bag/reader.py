@@ -4,7 +4,10 @@
 ``read_risk_bag`` reads a recorded output bag (``AccidentRisk`` per camera plus the ``AccidentLabel``
 messages) into per-clip arrays: frame ``i`` of a clip is the risk message whose header stamp equals
 the stamp of the clip's ``i``-th frame. Frames without a risk message are dropped frames: their
-values are NaN / False, and they are counted, never skipped silently.
+values are NaN / False, and they are counted, never skipped silently. Frames the node steps over by
+design (a camera faster than the model, decimated to its fps: ``AnticipationInfo.align_to_model_fps``)
+are told from their stamps with the node's rule (``runtime.frame_rate.StepSchedule``) when the
+recording holds the node's AnticipationInfo: they are ``decimated``, not dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from accident_anticipation_ros.bag.errors import BagError
 from accident_anticipation_ros.bag.types import (
     ACCIDENT_LABEL,
     ACCIDENT_RISK,
+    ANTICIPATION_INFO,
     COMPRESSED_IMAGE,
     IMAGE_TYPES,
     get_package_typestore,
@@ -31,12 +35,14 @@ from accident_anticipation_ros.bag.types import (
 from accident_anticipation_ros.bag.writer import DEFAULT_LABEL_TOPIC
 from accident_anticipation_ros.clip import Clip
 from accident_anticipation_ros.conversions import ConversionError, compressed_to_rgb, image_to_rgb
+from accident_anticipation_ros.runtime.frame_rate import stepped_mask
 from accident_anticipation_ros.stamps import (
     NS_PER_S,
     cdr_header_stamp_ns,
     frame_stamp_ns,
     frame_stamps_ns,
     label_fps,
+    ns_to_seconds,
     to_ns,
 )
 
@@ -361,7 +367,8 @@ class RiskClip:
     """One camera's risk stream over one labelled clip; arrays are ``(T,)``, one entry per frame.
 
     Dropped frames (no ``AccidentRisk`` for the frame's stamp) have ``received`` False, NaN floats,
-    level 0 and False booleans.
+    level 0 and False booleans; so have the ``decimated`` ones (no message by design), which are not
+    counted as dropped.
     """
 
     camera: str
@@ -384,15 +391,21 @@ class RiskClip:
     cause_confidence: np.ndarray | None = None  # (T,) float32, NaN when no cause
     out_of_domain: np.ndarray | None = None  # (T,) bool
     domain_score: np.ndarray | None = None  # (T,) float32, NaN when unknown or dropped
+    decimated: np.ndarray | None = None  # (T,) bool: no message by design (fps alignment)
 
     @property
     def num_frames(self) -> int:
         return int(self.stamps.shape[0])
 
     @property
+    def num_decimated(self) -> int:
+        """Frames the node's fps alignment stepped over (held at the last value, not dropped)."""
+        return 0 if self.decimated is None else int(self.decimated.sum())
+
+    @property
     def dropped(self) -> int:
-        """Frames of the clip without a risk message."""
-        return int(self.num_frames - self.received.sum())
+        """Frames of the clip without a risk message that the node should have answered."""
+        return int(self.num_frames - self.received.sum()) - self.num_decimated
 
     @property
     def positive(self) -> bool:
@@ -444,6 +457,7 @@ def _empty_risk_clip(camera: str, label: ClipLabel, stamps: np.ndarray) -> RiskC
         cause_confidence=nan.copy(),
         out_of_domain=np.zeros(n, dtype=bool),
         domain_score=nan.copy(),
+        decimated=np.zeros(n, dtype=bool),
     )
 
 
@@ -547,12 +561,16 @@ def read_risk_bag(
             clip.out_of_domain[i] = msg.out_of_domain
             clip.domain_score[i] = msg.domain_score
 
+        info = _node_info(reader)
+
     cameras = sorted({cam for cam, _ in clips} | set(unmatched))
     result = [
         clips.get((cam, k)) or _empty_risk_clip(cam, lab, stamps[k])
         for cam in cameras
         for k, lab in enumerate(labels)
     ]
+    if info is not None:
+        _mark_decimated(result, info)
     recording = RiskRecording(Path(path), labels, result, dict(unmatched))
     if recording.dropped or recording.unmatched:
         log.warning(
@@ -563,3 +581,35 @@ def read_risk_bag(
             sum(recording.unmatched.values()),
         )
     return recording
+
+
+def _node_info(reader: Reader):
+    """The first AnticipationInfo of the recording (the node's fps rule), or None."""
+    conns = [c for c in reader.connections if c.msgtype == ANTICIPATION_INFO]
+    for _, _, msg in _messages(reader, conns) if conns else ():
+        return msg if msg.assumed_fps > 0 else None
+    return None
+
+
+def _mark_decimated(clips: list[RiskClip], info) -> None:
+    """Mark the unanswered frames the node steps over by design, camera by camera, in stamp order."""
+    for camera in {c.camera for c in clips}:
+        mine = sorted(
+            (c for c in clips if c.camera == camera), key=lambda c: int(c.stamps[0]) if c.num_frames else 0
+        )
+        if not mine:
+            continue
+        stamps = np.concatenate([c.stamps for c in mine])
+        order = np.argsort(stamps, kind="stable")
+        steps = np.empty(stamps.shape[0], dtype=bool)
+        steps[order] = stepped_mask(
+            (ns_to_seconds(int(t)) for t in stamps[order]),
+            info.assumed_fps,
+            info.align_to_model_fps,
+            info.max_gap,
+        )
+        start = 0
+        for clip in mine:
+            n = clip.num_frames
+            clip.decimated = ~steps[start : start + n] & ~clip.received
+            start += n

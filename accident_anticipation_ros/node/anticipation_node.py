@@ -40,7 +40,13 @@ from accident_anticipation_ros.conversions import rgb_to_image
 from accident_anticipation_ros.frame_slots import LatestFrameSlots
 from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
 from accident_anticipation_ros.node.markers import risk_markers
-from accident_anticipation_ros.pipeline import DROP_BAD_FRAME, DROP_DECIMATED, DROP_NON_FINITE, StreamPipeline
+from accident_anticipation_ros.pipeline import (
+    DROP_BAD_FRAME,
+    DROP_DECIMATED,
+    DROP_NON_FINITE,
+    StreamPipeline,
+    info_fields,
+)
 from accident_anticipation_ros.stream_stats import CpuPerFrame, StreamStats
 from accident_anticipation_ros.visualization import draw_result_overlay
 
@@ -399,28 +405,9 @@ class AnticipationNode(LifecycleNode):
     # ------------------------------------------------------------------ info and diagnostics
 
     def _publish_info(self) -> None:
-        info, p = self.backend.info, self.params
-        msg = AnticipationInfo()
+        fields = info_fields(self.backend.info, self.backend.name, self.params, list(self.cameras))
+        msg = AnticipationInfo(**fields)
         msg.header.stamp = self.get_clock().now().to_msg()
-        msg.model_name = info.model_name
-        msg.model_hash = info.model_hash
-        msg.backend = self.backend.name
-        msg.input_width = int(info.input_width)
-        msg.input_height = int(info.input_height)
-        msg.assumed_fps = float(info.fps)
-        msg.threshold_medium = float(p.threshold_medium)
-        msg.threshold_high = float(p.threshold_high)
-        msg.alert_on = float(p.alert_on)
-        msg.alert_off = float(p.alert_off)
-        msg.alert_on_frames = int(p.alert_on_frames)
-        msg.max_gap = float(p.max_gap)
-        msg.cameras = list(self.cameras)
-        semantics = info.semantics
-        msg.training_domain = semantics.training_domain if semantics is not None else ""
-        msg.causes = list(semantics.causes.names) if semantics is not None and semantics.causes else []
-        msg.domain_threshold = (
-            float(semantics.domain.threshold) if semantics is not None and semantics.domain else math.nan
-        )
         self._info_pub.publish(msg)
 
     def _now(self) -> float:
@@ -439,9 +426,9 @@ class AnticipationNode(LifecycleNode):
         array = DiagnosticArray()
         now = self._now()
         array.header.stamp = self.get_clock().now().to_msg()
-        snaps = {}
+        snaps, rates = {}, {}
         for name, cam in self.cameras.items():
-            rate = cam.pipeline.session.frame_rate if cam.pipeline is not None else None
+            rate = rates[name] = cam.pipeline.session.frame_rate if cam.pipeline is not None else None
             snaps[name] = cam.stats.snapshot(
                 self.params.latency_warn_ms,
                 now,
@@ -451,7 +438,7 @@ class AnticipationNode(LifecycleNode):
             )
         cpu_ms = self._cpu.sample(sum(s.totals.get("processed", 0) for s in snaps.values()))
         for cam in self.cameras.values():
-            s = snaps[cam.name]
+            s, rate = snaps[cam.name], rates[cam.name]
             cam.diag_level = s.level
             values = {
                 "camera_topic": cam.topic,

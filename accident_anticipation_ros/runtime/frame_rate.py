@@ -156,3 +156,45 @@ class FrameRateAligner:
             self._interval = ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
             self.report = FrameRateReport(1.0 / self._interval, self.model_fps, self.enabled, len(ordered))
         self._last = stamp
+
+
+class StepSchedule:
+    """Which frames of one stream a ``StreamSession`` steps, told from their stamps alone (no model).
+
+    The session's rule without the session, for tools that watch a node from outside: the first frame,
+    a stamp going back and a gap over ``max_gap`` reset the state and step; any other frame steps when
+    the model's fps grid picks it. The replay uses it to know which frames get no ``AccidentRisk`` by
+    design, ``evaluate-bag`` not to count them missing. It cannot see what only the pixels or the
+    caller tell (a frame that fails to convert, a manual reset, the reset after a non-finite output): a frame it calls decimated may still
+    be answered, which the tools take as the truth.
+
+    Args:
+        model_fps: The model's frame rate (``AnticipationInfo.assumed_fps``).
+        enabled: ``align_to_model_fps`` (False: every frame steps).
+        max_gap: The session's ``max_gap`` (s).
+    """
+
+    def __init__(self, model_fps: float, enabled: bool = True, max_gap: float = math.inf) -> None:
+        self.max_gap = float(max_gap)
+        self.aligner = FrameRateAligner(model_fps, enabled=enabled, max_interval=self.max_gap)
+        self._last: float | None = None
+
+    def take(self, stamp: float) -> bool:
+        """Whether the frame at ``stamp`` (s; frames in stream order) steps the model; records it."""
+        stamp = float(stamp)
+        reset = self._last is None or stamp < self._last or stamp - self._last > self.max_gap
+        steps = reset or self.aligner.due(stamp)
+        if reset:
+            self.aligner.restart()
+        if steps:
+            self.aligner.stepped(stamp)
+        else:
+            self.aligner.skipped(stamp)
+        self._last = stamp
+        return steps
+
+
+def stepped_mask(stamps_s, model_fps: float, enabled: bool = True, max_gap: float = math.inf) -> list[bool]:
+    """:meth:`StepSchedule.take` over ``stamps_s`` (s, stream order): True for the frames that step."""
+    schedule = StepSchedule(model_fps, enabled, max_gap)
+    return [schedule.take(s) for s in stamps_s]

@@ -89,9 +89,10 @@ def _replay(args: argparse.Namespace) -> int:
         )
     print(
         f"replay: {summary.frames} frames of camera '{summary.camera}' -> {summary.risk_messages} AccidentRisk, "
-        f"{summary.overlays} overlays, {summary.dropped} dropped, in {summary.wall_s:.1f} s; wrote {summary.out}"
+        f"{summary.overlays} overlays, {summary.dropped} dropped, {summary.decimated} decimated to the model's fps "
+        f"(no AccidentRisk by design), in {summary.wall_s:.1f} s; wrote {summary.out}"
     )
-    print("replay: " + describe(summary.missing, summary.frames))
+    print("replay: " + describe(summary.missing, summary.frames - summary.decimated))
     if summary.missing:
         listing = Path(str(summary.out).rstrip("/") + ".missing.json")
         listing.write_text(json.dumps([m.as_dict() for m in summary.missing], indent=1))

@@ -396,7 +396,7 @@ def test_a_thousand_corrupt_frames_are_all_counted_and_memory_stays_flat(ros_pee
 
 def test_fuzzed_messages_into_the_running_node_are_processed_or_counted(ros_peer, start_node, tiny_onnx):
     """1,500 random and mutated Image / CompressedImage messages (seeded, the generators of
-    test_fuzz_conversions) over reliable QoS: every one processed, counted bad or dropped, no other
+    test_fuzz_conversions) over reliable QoS: every one processed, counted bad, dropped or decimated, no other
     error, memory flat."""
     import random
 
@@ -447,7 +447,14 @@ def test_fuzzed_messages_into_the_running_node_are_processed_or_counted(ros_peer
 
     def accounted(diag) -> int:
         return sum(
-            diag.count(k) for k in ("frames_processed", "bad_frames", "frames_dropped", "non_finite_outputs")
+            diag.count(k)
+            for k in (
+                "frames_processed",
+                "bad_frames",
+                "frames_dropped",
+                "frames_decimated",
+                "non_finite_outputs",
+            )
         )
 
     raw0, jpg0 = send(300, 0)  # warm-up

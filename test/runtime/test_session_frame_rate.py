@@ -170,3 +170,21 @@ def test_due_is_pure_and_skip_refuses_a_due_frame(backend, frames):
         session.due(math.nan)
     # A skipped frame's pixels are not looked at (the pipeline does not even convert it).
     assert not session.step(np.zeros((2, 2), np.uint8), t[2]).stepped
+
+
+@pytest.mark.parametrize("fps, align", [(30.0, True), (29.97, True), (15.0, True), (25.0, True), (30.0, False)])
+def test_the_step_schedule_tells_the_sessions_stepped_frames_from_stamps_alone(backend, frames, fps, align):
+    """What the replay and evaluate-bag predict (StepSchedule) is what the session does, over jitter,
+    lost frames, gaps over max_gap and stamps going back."""
+    from accident_anticipation_ros.runtime.frame_rate import stepped_mask
+
+    rng = np.random.default_rng(int(fps * 100) + align)
+    stamps = clock(fps, 120, jitter=0.004, seed=int(fps))
+    stamps = [t for i, t in enumerate(stamps) if rng.random() > 0.1 or i == 0]  # lost frames
+    stamps = stamps[:40] + [t + 0.8 for t in stamps[40:]]  # a gap over max_gap (0.5 s)
+    stamps = stamps[:70] + [t - 3.0 for t in stamps[70:]]  # a looping bag
+    session = StreamSession(backend, SessionConfig(max_gap=0.5, align_to_model_fps=align))
+    clip = frames(len(stamps), seed=17)
+    stepped = [session.step(f, t).stepped for f, t in zip(clip, stamps, strict=True)]
+    assert stepped_mask(stamps, backend.info.fps, align, max_gap=0.5) == stepped
+    assert (sum(stepped) < len(stamps)) == (align and fps > 10.0)
