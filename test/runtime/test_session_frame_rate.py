@@ -172,7 +172,9 @@ def test_due_is_pure_and_skip_refuses_a_due_frame(backend, frames):
     assert not session.step(np.zeros((2, 2), np.uint8), t[2]).stepped
 
 
-@pytest.mark.parametrize("fps, align", [(30.0, True), (29.97, True), (15.0, True), (25.0, True), (30.0, False)])
+@pytest.mark.parametrize(
+    "fps, align", [(30.0, True), (29.97, True), (15.0, True), (25.0, True), (30.0, False)]
+)
 def test_the_step_schedule_tells_the_sessions_stepped_frames_from_stamps_alone(backend, frames, fps, align):
     """What the replay and evaluate-bag predict (StepSchedule) is what the session does, over jitter,
     lost frames, gaps over max_gap and stamps going back."""
