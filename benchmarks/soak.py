@@ -7,8 +7,10 @@ Not part of the test suite. Frames (``--width`` x ``--height`` rgb8, moving) go 
 on ``/soak_<k>/image_raw`` at ``--rate`` Hz per camera over a reliable publisher; the installed
 ``anticipation_node`` runs with its defaults (best effort, depth 1, newest frame wins). Latency is
 publish -> AccidentRisk received here, keyed by (camera, stamp). Per block: latency p50/p99, frames
-sent and answered, the node's dropped count (from AccidentRisk.frames_dropped), and the node's RSS
-(from /proc) at the block's end. Totals come from the node's /diagnostics.
+sent and answered, the frames the node's fps alignment steps over by design (a 30 Hz camera into the
+10 fps model: two in three; told from the stamps by ``runtime.frame_rate.stepped_mask``), the node's
+dropped count (from AccidentRisk.frames_dropped), and the node's RSS (from /proc) at the block's end.
+Totals come from the node's /diagnostics (``frames_decimated`` is the node's own count).
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ def soak(
     from accident_anticipation_ros.conversions import rgb_to_image
     from accident_anticipation_ros.msg import AccidentRisk
     from accident_anticipation_ros.package_files import installed_executable
+    from accident_anticipation_ros.runtime.factory import create_backend
+    from accident_anticipation_ros.runtime.frame_rate import stepped_mask
+    from accident_anticipation_ros.stamps import ns_to_seconds
+
+    engine = create_backend(model, "onnxruntime")
+    model_fps = engine.info.fps  # what the node aligns the cameras to
+    engine.close()
 
     # Frames of 0.9 MB need the package's Fast DDS shared-memory profile (unless one is set already).
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(large_image_profile()))
@@ -116,6 +125,10 @@ def soak(
                 executor.spin_once(timeout_sec=0.05)
             time.sleep(1.0)
             rss_start = _rss_mb(proc.pid)
+            stamps = [
+                ns_to_seconds(10**12 + int(i * (1.0 / rate) * 1e9)) for i in range(int(minutes * 60 * rate))
+            ]
+            steps = stepped_mask(stamps, model_fps)
             blocks, block_s = [], block_minutes * 60
             period, start = 1.0 / rate, time.perf_counter()
             n_total = int(minutes * 60 * rate)
@@ -132,7 +145,9 @@ def soak(
                 last_frame = i == n_total - 1
                 if last_frame or (time.perf_counter() >= block_end and n_total - i > rate):  # no stub block
                     blocks.append(
-                        _block(len(blocks), block_first, i + 1, sent, answers, _rss_mb(proc.pid), period)
+                        _block(
+                            len(blocks), block_first, i + 1, sent, answers, _rss_mb(proc.pid), period, steps
+                        )
                     )
                     print(json.dumps(blocks[-1]), flush=True)
                     block_end, block_first = block_end + block_s, i + 1
@@ -167,17 +182,20 @@ def soak(
     }
 
 
-def _block(index, first, last, sent, answers, rss_mb, period) -> dict:
+def _block(index, first, last, sent, answers, rss_mb, period, steps) -> dict:
     lo_ns, hi_ns = 10**12 + int(first * period * 1e9), 10**12 + int((last - 1) * period * 1e9)
     mine = [(c, s, t, d) for c, s, t, d in answers if lo_ns <= s <= hi_ns]
     lat = [(t - sent[(c, s)]) * 1e3 for c, s, t, _ in mine if (c, s) in sent]
-    frames = (last - first) * len({k[0] for k in sent})
+    cameras = len({k[0] for k in sent})
+    frames = (last - first) * cameras
+    decimated = (last - first - sum(steps[first:last])) * cameras
     return {
         "block": index,
         "frames_sent": frames,
         "answered": len(mine),
+        "decimated_by_design": decimated,
         "dropped_by_node": int(sum(d for *_, d in mine)),
-        "unanswered": frames - len(mine),
+        "unanswered": frames - decimated - len(mine),
         "latency_p50_ms": round(_pct(lat, 50), 2),
         "latency_p99_ms": round(_pct(lat, 99), 2),
         "rss_mb": round(rss_mb, 1),
