@@ -31,7 +31,8 @@ them. Every model has random weights (seeded): no checkpoint, dataset or MobileC
    pooled by ``cache.stage_pool``), the prompt text embeddings and the labels. Reports steps/s,
    clips/s, frames/s and the peak CUDA memory.
 
-``--quick`` shrinks step counts, batch sizes, clip lengths and image sizes (64x64) for a smoke run.
+``--quick`` shrinks step counts, batch sizes, clip lengths and image sizes (64x64) for a smoke run
+(on the CPU with one thread unless ``--threads`` is given).
 Exit status: 0 all checks passed, 1 a parity check failed, 2 CUDA requested but absent.
 """
 
@@ -563,7 +564,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and step counts (a smoke run)")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument(
-        "--threads", type=int, default=0, help="torch / ONNX Runtime CPU threads (0: default)"
+        "--threads",
+        type=int,
+        default=0,
+        help="torch / ONNX Runtime CPU threads (0: default; 1 with --quick on cpu)",
     )
     parser.add_argument("--steps", type=int, help="timed steps per row (default 200, quick 5)")
     parser.add_argument("--train-steps", type=int, help="timed training steps (default 10, quick 2)")
@@ -572,6 +576,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.warmup = 2 if args.quick else 20
     args.train_steps = args.train_steps or (2 if args.quick else 10)
     args.train_warmup = 1 if args.quick else 3
+    if args.quick and args.device == "cpu" and not args.threads:
+        args.threads = 1  # the smoke run on one core: a busy machine is not oversubscribed
     return args
 
 
