@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from accident_anticipation_ros.replay import DEFAULT_NODE, replay_dds, replay_offline
-from accident_anticipation_ros.replay_accounting import describe
+from accident_anticipation_ros.replay_accounting import DROPPED, describe
 from accident_anticipation_ros.tools.command import UsageError, run
 
 NAME = "replay"
@@ -87,9 +87,12 @@ def _replay(args: argparse.Namespace) -> int:
             ahead=args.ahead,
             answer_timeout=args.answer_timeout,
         )
+    decimated_dropped = summary.dropped - sum(m.reason == DROPPED for m in summary.missing)
     print(
         f"replay: {summary.frames} frames of camera '{summary.camera}' -> {summary.risk_messages} AccidentRisk, "
-        f"{summary.overlays} overlays, {summary.dropped} dropped, {summary.decimated} decimated to the model's fps "
+        f"{summary.overlays} overlays, {summary.dropped} dropped by the node (of which {decimated_dropped} "
+        "would have been decimated), "
+        f"{summary.decimated} decimated to the model's fps "
         f"(no AccidentRisk by design), in {summary.wall_s:.1f} s; wrote {summary.out}"
     )
     print("replay: " + describe(summary.missing, summary.frames - summary.decimated))

@@ -97,9 +97,13 @@ def test_a_30_fps_bag_is_decimated_alike_offline_and_over_dds(
     dds = replay_dds(eval_bag_30fps, tmp_path / "dds", rate=1.0, model=nano_onnx, answer_timeout=60.0)
     assert offline.frames == dds.frames == 80
     assert offline.risk_messages == 28 and offline.decimated == 52 and offline.missing == (), offline
-    assert dds.risk_messages == 28 and dds.decimated == 52 and dds.dropped == 0 and dds.missing == (), dds
+    # Every frame the model steps is answered. A decimated frame may still be replaced in the node's slot
+    # by the next one while the worker publishes the previous answer's overlay (a loaded machine): the
+    # node counts it as dropped; it would have been skipped anyway, so the same frames step.
+    assert dds.risk_messages == 28 and dds.decimated == 52 and dds.missing == (), dds
+    assert dds.dropped <= dds.decimated, dds
     a, b = read_risk_bag(tmp_path / "dds"), read_risk_bag(tmp_path / "offline")
-    assert a.dropped == b.dropped == 0
+    assert a.dropped == b.dropped == 0  # evaluate-bag: no frame that should have an answer lacks one
     for ca, cb in zip(a.clips, b.clips, strict=True):
         stepped = np.flatnonzero(cb.received)
         assert stepped.tolist() == list(range(0, 20, 3))
