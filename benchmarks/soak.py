@@ -50,8 +50,8 @@ def soak(
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from accident_anticipation_ros.bench_node import large_image_profile
     from accident_anticipation_ros.conversions import rgb_to_image
+    from accident_anticipation_ros.dds_profile import apply_default_profile
     from accident_anticipation_ros.msg import AccidentRisk
     from accident_anticipation_ros.package_files import installed_executable
     from accident_anticipation_ros.runtime.factory import create_backend
@@ -63,7 +63,7 @@ def soak(
     engine.close()
 
     # Frames of 0.9 MB need the package's Fast DDS shared-memory profile (unless one is set already).
-    os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(large_image_profile()))
+    profile_line = apply_default_profile(os.environ)
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     env.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
     names = [f"soak_{k}" for k in range(cameras)]
@@ -168,7 +168,7 @@ def soak(
         "cameras": cameras,
         "rate_hz": rate,
         "frame": f"{width}x{height} rgb8",
-        "fastdds_profile": Path(os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"]).name,
+        "fastdds_profile": profile_line,
         "frames_sent": len(sent),
         "answered": len(answers),
         "rss_start_mb": rss_start,
