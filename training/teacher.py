@@ -215,6 +215,7 @@ def _open_clip(cfg: TeacherConfig):
         raise TeacherError(f"unknown open_clip model {cfg.model!r}; MobileCLIP models: {known}")
     with _quiet_open_clip():
         model = open_clip.create_model(cfg.model, pretrained=None)
+    model.eval()  # before any forward: a train-mode forward would move the BatchNorm statistics
     if cfg.checkpoint:
         sd = read_state_dict(cfg.checkpoint)
         load_strict(model, sd, f"{cfg.checkpoint} (open_clip {cfg.model})")

@@ -115,3 +115,26 @@ def test_train_teacher_checkpoint_is_strict(tiny_teacher, tmp_path):
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(TeacherError, match=r"1 missing \(first: \['logit_scale'\]\)"):
         build_teacher(TeacherConfig(source="aar", checkpoint=str(stem)))
+
+
+def test_open_clip_teacher_keeps_the_checkpoint_batchnorm_statistics(tmp_path):
+    """Building the teacher runs a probe forward (the embedding width): in eval mode, so the loaded
+    BatchNorm running statistics stay the checkpoint's (a train-mode probe moved them toward a zero image's)."""
+    import open_clip
+
+    torch.manual_seed(0)
+    with _quiet():
+        model = open_clip.create_model("MobileCLIP2-S0", pretrained=None)
+    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
+    path = tmp_path / "open_clip_model.safetensors"
+    save_file(sd, str(path))
+    teacher = build_teacher(TeacherConfig(source="open_clip", model="MobileCLIP2-S0", checkpoint=str(path)))
+    got = teacher.trunk.state_dict()
+    changed = [k for k, v in got.items() if not torch.equal(v, sd[f"visual.trunk.{k}"])]
+    assert not changed, changed[:3]
+
+
+def _quiet():
+    from accident_anticipation_ros.training.teacher import _quiet_open_clip
+
+    return _quiet_open_clip()
