@@ -69,7 +69,9 @@ class TeacherConfig:
         source: ``open_clip`` (a MobileCLIP model name), ``timm`` (``fastvit_mci*``, image tower only)
             or ``aar`` (a teacher written by ``accident-anticipation train-teacher``).
         model: open_clip / timm model name (ignored for ``aar``).
-        checkpoint: Weights file (safetensors preferred; ``.pt``/``.bin`` read with ``weights_only``).
+        checkpoint: Weights file (safetensors preferred; ``.pt``/``.bin`` read with ``weights_only``):
+            open_clip's, or Apple's ml-mobileclip ``.pt`` (MobileCLIP v1: S1/S2 with source open_clip,
+            S0/S1/S2 image tower only with source timm ``fastvit_mci0/1/2``; B, a ViT, not at all).
             None builds random weights: for tests and smoke runs only.
         image_size: Teacher input ``(H, W)``; None: the model's own.
         mean, std: Input normalisation; None: the model's own (MobileCLIP: 0 and 1).
