@@ -87,7 +87,9 @@ def test_overrides_are_typed_and_checked(tmp_path, make_config):
         load_train_config(path, ["loss.temporal.shift"])
 
 
-@pytest.mark.parametrize("name", ["tsd_s0_dad.yaml", "tsd_s0_ccd.yaml", "tsd_nano_synth.yaml"])
+@pytest.mark.parametrize(
+    "name", ["tsd_s0_dad.yaml", "tsd_s0_ccd.yaml", "tsd_s2_ccd.yaml", "tsd_nano_synth.yaml"]
+)
 def test_shipped_training_configs_parse(name):
     cfg = load_train_config(CONFIGS / name, check=False)  # the data and weights paths are the user's
     assert cfg.loss.spatial.enabled and cfg.loss.temporal.enabled and cfg.loss.contrastive.enabled
