@@ -412,11 +412,78 @@ class LoopConfig:
 
 
 @dataclass(frozen=True)
+class PaperSwitch:
+    """One addition of this package to the TSD method, and the setting that removes it."""
+
+    key: str  # dotted config key
+    paper: Any  # the value that is the paper's method (the addition off)
+    addition: str  # what the package adds when the key has another value
+
+
+# What ``paper_exact: true`` sets, whatever the sections say (docs/paper_deviations.md explains each).
+PAPER_EXACT: tuple[PaperSwitch, ...] = (
+    PaperSwitch("loss.weighting", "fixed", "uncertainty weighting of the terms (learned log-variances)"),
+    PaperSwitch("loss.spatial.normalize", False, "teacher stage features standardised per position"),
+    PaperSwitch("loss.temporal.normalize", False, "temporal distance between L2-normalised embeddings"),
+    PaperSwitch("loss.contrastive.level", "video", "per-frame contrastive loss, not on the clip embedding"),
+    PaperSwitch("loss.tta.enabled", False, "time-to-accident regression term"),
+    PaperSwitch("loss.frequency.enabled", False, "frequency-aligned (SDKD) distillation term"),
+    PaperSwitch("loss.risk_map.enabled", False, "per-token risk-map term from the colliding object's box"),
+    PaperSwitch("loss.risk_map_mil.enabled", False, "multiple-instance risk-map term"),
+    PaperSwitch("train.stateful.enabled", False, "carried-state training on chained clip streams"),
+)
+
+
+def _get(obj: Any, key: str) -> Any:
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolve_paper_exact(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a training config dict with every :data:`PAPER_EXACT` setting applied when its
+    ``paper_exact`` is true (the sections' own values for those keys are replaced); as given otherwise."""
+    import copy
+
+    if data.get("paper_exact") is not True:
+        return data
+    data = copy.deepcopy(data)
+    for switch in PAPER_EXACT:
+        *sections, name = switch.key.split(".")
+        node = data
+        for part in sections:
+            child = node.get(part)
+            node[part] = child = dict(child) if isinstance(child, dict) else {}
+            node = child
+        node[name] = switch.paper
+    return data
+
+
+def active_additions(cfg: TrainConfig) -> list[str]:
+    """``"key = value: addition"`` for each of this package's additions to the method that ``cfg`` uses."""
+    out = []
+    for switch in PAPER_EXACT:
+        section, _, name = switch.key.rpartition(".")
+        if name != "enabled" and not getattr(_get(cfg, section), "enabled", True):
+            continue  # an option of a term that is off
+        value = _get(cfg, switch.key)
+        if value != switch.paper:
+            out.append(f"{switch.key} = {value!r}: {switch.addition}")
+    return out
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """One training run: data, teacher, cache, student, losses, optimiser and loop."""
+    """One training run: data, teacher, cache, student, losses, optimiser and loop.
+
+    ``paper_exact: true`` removes this package's additions to the TSD method (:data:`PAPER_EXACT`,
+    applied by :func:`train_config_from_dict`, so the resolved config shows them off); a TrainConfig
+    built directly with ``paper_exact`` and an addition on is an error.
+    """
 
     data: DataConfig
     name: str = "tsd"
+    paper_exact: bool = False
     out_dir: str | None = None
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
@@ -426,6 +493,9 @@ class TrainConfig:
     train: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
+        if self.paper_exact:
+            on = active_additions(self)
+            require(not on, f"paper_exact is true but additions to the paper are on: {'; '.join(on)}")
         c = self.loss.contrastive
         require(
             not (self.train.stateful.enabled and c.enabled and c.level == "video"),
@@ -469,8 +539,8 @@ def teacher_checkpoint_paths(teacher: TeacherConfig) -> list[tuple[str, str | No
 
 
 def train_config_from_dict(data: dict[str, Any], source: str = "config", check: bool = True) -> TrainConfig:
-    """Build and (with ``check``) validate paths of a :class:`TrainConfig`."""
-    cfg = build(TrainConfig, data, source)
+    """Build (``paper_exact`` resolved) and (with ``check``) validate paths of a :class:`TrainConfig`."""
+    cfg = build(TrainConfig, resolve_paper_exact(data), source)
     if check:
         check_paths([("data.root", cfg.data.root, "dir"), *teacher_checkpoint_paths(cfg.teacher)], source)
     return cfg
