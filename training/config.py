@@ -19,6 +19,45 @@ RESIZE_MODES = ("letterbox", "center_crop", "stretch")
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Clip-consistent augmentation of the training windows (``training.augment``): per clip one random
+    resized crop, horizontal flip and colour jitter, the same for every frame. Validation and test
+    clips are never augmented. Needs the teacher run on the augmented frames (``cache.teacher: false``)
+    when a distillation term is on; not with ``train.stateful`` (yet).
+
+    Attributes:
+        enabled: Augment the training windows.
+        hflip: Probability of a horizontal flip.
+        crop_scale: Share of the frame's area the crop keeps, ``(min, max)``; ``(1, 1)``: no crop.
+        crop_ratio: Aspect ratio (width / height) range of the crop, log-uniform.
+        brightness, contrast, saturation: Jitter factors drawn from ``[1 - j, 1 + j]``.
+    """
+
+    enabled: bool = False
+    hflip: float = 0.5
+    crop_scale: tuple[float, float] = (0.6, 1.0)
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.2
+
+    def __post_init__(self) -> None:
+        require(0 <= self.hflip <= 1, f"hflip must be in [0, 1], got {self.hflip}")
+        lo, hi = self.crop_scale
+        require(
+            0 < lo <= hi <= 1,
+            f"crop_scale must be (min, max) with 0 < min <= max <= 1, got {self.crop_scale}",
+        )
+        require(
+            0 < self.crop_ratio[0] <= self.crop_ratio[1],
+            f"crop_ratio must be (min, max) > 0, got {self.crop_ratio}",
+        )
+        for name in ("brightness", "contrast", "saturation"):
+            j = getattr(self, name)
+            require(0 <= j < 1, f"{name} must be in [0, 1), got {j}")
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Where the clips come from (``training.datasets.iter_clips``) and how they are cut.
 
@@ -32,6 +71,7 @@ class DataConfig:
         window: Frames per training sample (a random window of each clip per epoch); None: whole clips.
         max_clips: Use at most this many clips per split (smoke runs); None: all.
         resize: How frames are fitted to the model input, as the runtime preprocessing does.
+        augment: Clip-consistent augmentation of the training windows (:class:`AugmentConfig`).
     """
 
     root: str
@@ -44,6 +84,7 @@ class DataConfig:
     window: int | None = None
     max_clips: int | None = None
     resize: str = "letterbox"
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         require(
@@ -431,6 +472,7 @@ PAPER_EXACT: tuple[PaperSwitch, ...] = (
     PaperSwitch("loss.risk_map.enabled", False, "per-token risk-map term from the colliding object's box"),
     PaperSwitch("loss.risk_map_mil.enabled", False, "multiple-instance risk-map term"),
     PaperSwitch("train.stateful.enabled", False, "carried-state training on chained clip streams"),
+    PaperSwitch("data.augment.enabled", False, "clip-consistent crop, flip and colour jitter"),
 )
 
 
@@ -496,6 +538,16 @@ class TrainConfig:
         if self.paper_exact:
             on = active_additions(self)
             require(not on, f"paper_exact is true but additions to the paper are on: {'; '.join(on)}")
+        if self.data.augment.enabled:
+            require(
+                not self.train.stateful.enabled,
+                "data.augment is not supported with train.stateful yet (a clip's chunks would need one draw)",
+            )
+            require(
+                not (self.cache.teacher and self.loss.distills),
+                "data.augment changes the student's frames but the cached teacher targets are of the "
+                "unaugmented ones: set cache.teacher: false (the teacher then sees the augmented frames)",
+            )
         c = self.loss.contrastive
         require(
             not (self.train.stateful.enabled and c.enabled and c.level == "video"),
