@@ -233,3 +233,54 @@ def real_dad() -> Path:
     if folder is None:
         pytest.skip("real DAD clips not found (../shared/real/dad is not part of the repository)")
     return folder
+
+
+_APPLE_NAMES = (  # timm -> ml-mobileclip module names, in this order
+    ("final_conv.se.fc1", "conv_exp.se.reduce"),
+    ("final_conv.se.fc2", "conv_exp.se.expand"),
+    ("final_conv.", "conv_exp."),
+    (".conv_kxk.", ".rbr_conv."),
+    (".conv_scale.", ".rbr_scale."),
+    (".identity.", ".rbr_skip."),
+    (".large_conv.", ".lkb_origin."),
+    (".mlp.", ".convffn."),
+)
+
+
+def apple_mobileclip_image_keys(timm_state_dict: dict) -> dict:
+    """A timm ``fastvit_mci0/1/2`` state dict written the way Apple's ml-mobileclip names it
+    (``image_encoder.model.*``), from the structure of ``mobileclip/models/mci.py``: the stem is
+    ``patch_embed``; stages and downsamples are one flat ``network`` list (stage 0, downsample 1,
+    stage 1, downsample 2, stage 2, downsample 3, the stage-3 positional encoding, stage 3);
+    MobileOne branches ``rbr_conv`` / ``rbr_scale`` / ``rbr_skip``; ``lkb_origin``; ``convffn``; layer
+    scales are bare parameters; the final ``conv_exp``'s squeeze-excite is ``reduce`` / ``expand``; the CLIP
+    projection ``head.proj`` is ``(in, out)`` with no bias (the timm head's bias must be zero)."""
+    import re
+
+    network = {"0.blocks": 0, "1.downsample": 1, "1.blocks": 2, "2.downsample": 3, "2.blocks": 4,
+               "3.downsample": 5, "3.pos_emb": 6, "3.blocks": 7}  # fmt: skip
+    out = {}
+    for key, value in timm_state_dict.items():
+        if key == "head.fc.bias":
+            assert not value.any(), "Apple's CLIP projection has no bias"
+            continue
+        if key == "head.fc.weight":
+            out["image_encoder.model.head.proj"] = value.T.contiguous()
+            continue
+        k = re.sub(r"^stem\.", "patch_embed.", key)
+        m = re.match(r"^stages\.(\d)\.(blocks|downsample|pos_emb)\.(.*)$", k)
+        if m:
+            rest = m.group(3)
+            rest = {"pos_enc.weight": "pe.weight", "pos_enc.bias": "pe.bias"}.get(rest, rest)
+            k = f"network.{network[f'{m.group(1)}.{m.group(2)}']}.{rest}"
+        for timm_name, apple_name in _APPLE_NAMES:
+            k = k.replace(timm_name, apple_name)
+        k = re.sub(r"\.(layer_scale(_\d)?)\.gamma$", r".\1", k)
+        out["image_encoder.model." + k] = value
+    return out
+
+
+@pytest.fixture
+def apple_mobileclip_layout():
+    """:func:`apple_mobileclip_image_keys` as a fixture (the model and training tests use it)."""
+    return apple_mobileclip_image_keys

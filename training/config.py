@@ -19,6 +19,45 @@ RESIZE_MODES = ("letterbox", "center_crop", "stretch")
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Clip-consistent augmentation of the training windows (``training.augment``): per clip one random
+    resized crop, horizontal flip and colour jitter, the same for every frame. Validation and test
+    clips are never augmented. Needs the teacher run on the augmented frames (``cache.teacher: false``)
+    when a distillation term is on; not with ``train.stateful`` (yet).
+
+    Attributes:
+        enabled: Augment the training windows.
+        hflip: Probability of a horizontal flip.
+        crop_scale: Share of the frame's area the crop keeps, ``(min, max)``; ``(1, 1)``: no crop.
+        crop_ratio: Aspect ratio (width / height) range of the crop, log-uniform.
+        brightness, contrast, saturation: Jitter factors drawn from ``[1 - j, 1 + j]``.
+    """
+
+    enabled: bool = False
+    hflip: float = 0.5
+    crop_scale: tuple[float, float] = (0.6, 1.0)
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.2
+
+    def __post_init__(self) -> None:
+        require(0 <= self.hflip <= 1, f"hflip must be in [0, 1], got {self.hflip}")
+        lo, hi = self.crop_scale
+        require(
+            0 < lo <= hi <= 1,
+            f"crop_scale must be (min, max) with 0 < min <= max <= 1, got {self.crop_scale}",
+        )
+        require(
+            0 < self.crop_ratio[0] <= self.crop_ratio[1],
+            f"crop_ratio must be (min, max) > 0, got {self.crop_ratio}",
+        )
+        for name in ("brightness", "contrast", "saturation"):
+            j = getattr(self, name)
+            require(0 <= j < 1, f"{name} must be in [0, 1), got {j}")
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Where the clips come from (``training.datasets.iter_clips``) and how they are cut.
 
@@ -32,6 +71,7 @@ class DataConfig:
         window: Frames per training sample (a random window of each clip per epoch); None: whole clips.
         max_clips: Use at most this many clips per split (smoke runs); None: all.
         resize: How frames are fitted to the model input, as the runtime preprocessing does.
+        augment: Clip-consistent augmentation of the training windows (:class:`AugmentConfig`).
     """
 
     root: str
@@ -44,6 +84,7 @@ class DataConfig:
     window: int | None = None
     max_clips: int | None = None
     resize: str = "letterbox"
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         require(
@@ -69,7 +110,9 @@ class TeacherConfig:
         source: ``open_clip`` (a MobileCLIP model name), ``timm`` (``fastvit_mci*``, image tower only)
             or ``aar`` (a teacher written by ``accident-anticipation train-teacher``).
         model: open_clip / timm model name (ignored for ``aar``).
-        checkpoint: Weights file (safetensors preferred; ``.pt``/``.bin`` read with ``weights_only``).
+        checkpoint: Weights file (safetensors preferred; ``.pt``/``.bin`` read with ``weights_only``):
+            open_clip's, or Apple's ml-mobileclip ``.pt`` (MobileCLIP v1: S1/S2 with source open_clip,
+            S0/S1/S2 image tower only with source timm ``fastvit_mci0/1/2``; B, a ViT, not at all).
             None builds random weights: for tests and smoke runs only.
         image_size: Teacher input ``(H, W)``; None: the model's own.
         mean, std: Input normalisation; None: the model's own (MobileCLIP: 0 and 1).
@@ -410,11 +453,79 @@ class LoopConfig:
 
 
 @dataclass(frozen=True)
+class PaperSwitch:
+    """One addition of this package to the TSD method, and the setting that removes it."""
+
+    key: str  # dotted config key
+    paper: Any  # the value that is the paper's method (the addition off)
+    addition: str  # what the package adds when the key has another value
+
+
+# What ``paper_exact: true`` sets, whatever the sections say (docs/paper_deviations.md explains each).
+PAPER_EXACT: tuple[PaperSwitch, ...] = (
+    PaperSwitch("loss.weighting", "fixed", "uncertainty weighting of the terms (learned log-variances)"),
+    PaperSwitch("loss.spatial.normalize", False, "teacher stage features standardised per position"),
+    PaperSwitch("loss.temporal.normalize", False, "temporal distance between L2-normalised embeddings"),
+    PaperSwitch("loss.contrastive.level", "video", "per-frame contrastive loss, not on the clip embedding"),
+    PaperSwitch("loss.tta.enabled", False, "time-to-accident regression term"),
+    PaperSwitch("loss.frequency.enabled", False, "frequency-aligned (SDKD) distillation term"),
+    PaperSwitch("loss.risk_map.enabled", False, "per-token risk-map term from the colliding object's box"),
+    PaperSwitch("loss.risk_map_mil.enabled", False, "multiple-instance risk-map term"),
+    PaperSwitch("train.stateful.enabled", False, "carried-state training on chained clip streams"),
+    PaperSwitch("data.augment.enabled", False, "clip-consistent crop, flip and colour jitter"),
+)
+
+
+def _get(obj: Any, key: str) -> Any:
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolve_paper_exact(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a training config dict with every :data:`PAPER_EXACT` setting applied when its
+    ``paper_exact`` is true (the sections' own values for those keys are replaced); as given otherwise."""
+    import copy
+
+    if data.get("paper_exact") is not True:
+        return data
+    data = copy.deepcopy(data)
+    for switch in PAPER_EXACT:
+        *sections, name = switch.key.split(".")
+        node = data
+        for part in sections:
+            child = node.get(part)
+            node[part] = child = dict(child) if isinstance(child, dict) else {}
+            node = child
+        node[name] = switch.paper
+    return data
+
+
+def active_additions(cfg: TrainConfig) -> list[str]:
+    """``"key = value: addition"`` for each of this package's additions to the method that ``cfg`` uses."""
+    out = []
+    for switch in PAPER_EXACT:
+        section, _, name = switch.key.rpartition(".")
+        if name != "enabled" and not getattr(_get(cfg, section), "enabled", True):
+            continue  # an option of a term that is off
+        value = _get(cfg, switch.key)
+        if value != switch.paper:
+            out.append(f"{switch.key} = {value!r}: {switch.addition}")
+    return out
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """One training run: data, teacher, cache, student, losses, optimiser and loop."""
+    """One training run: data, teacher, cache, student, losses, optimiser and loop.
+
+    ``paper_exact: true`` removes this package's additions to the TSD method (:data:`PAPER_EXACT`,
+    applied by :func:`train_config_from_dict`, so the resolved config shows them off); a TrainConfig
+    built directly with ``paper_exact`` and an addition on is an error.
+    """
 
     data: DataConfig
     name: str = "tsd"
+    paper_exact: bool = False
     out_dir: str | None = None
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
@@ -424,6 +535,19 @@ class TrainConfig:
     train: LoopConfig = field(default_factory=LoopConfig)
 
     def __post_init__(self) -> None:
+        if self.paper_exact:
+            on = active_additions(self)
+            require(not on, f"paper_exact is true but additions to the paper are on: {'; '.join(on)}")
+        if self.data.augment.enabled:
+            require(
+                not self.train.stateful.enabled,
+                "data.augment is not supported with train.stateful yet (a clip's chunks would need one draw)",
+            )
+            require(
+                not (self.cache.teacher and self.loss.distills),
+                "data.augment changes the student's frames but the cached teacher targets are of the "
+                "unaugmented ones: set cache.teacher: false (the teacher then sees the augmented frames)",
+            )
         c = self.loss.contrastive
         require(
             not (self.train.stateful.enabled and c.enabled and c.level == "video"),
@@ -467,8 +591,8 @@ def teacher_checkpoint_paths(teacher: TeacherConfig) -> list[tuple[str, str | No
 
 
 def train_config_from_dict(data: dict[str, Any], source: str = "config", check: bool = True) -> TrainConfig:
-    """Build and (with ``check``) validate paths of a :class:`TrainConfig`."""
-    cfg = build(TrainConfig, data, source)
+    """Build (``paper_exact`` resolved) and (with ``check``) validate paths of a :class:`TrainConfig`."""
+    cfg = build(TrainConfig, resolve_paper_exact(data), source)
     if check:
         check_paths([("data.root", cfg.data.root, "dir"), *teacher_checkpoint_paths(cfg.teacher)], source)
     return cfg

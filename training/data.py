@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from accident_anticipation_ros.metrics_map import box_cells
+from accident_anticipation_ros.training.augment import augment_boxes, augment_frames, sample_clip_augment
 from accident_anticipation_ros.training.cache import ClipStore
+from accident_anticipation_ros.training.config import AugmentConfig
 from accident_anticipation_ros.training.losses import Targets
 
 
@@ -68,13 +70,17 @@ def load_batch(
     rank: int = 0,
     teacher: bool = False,
     grid: tuple[int, int] | None = None,
+    augment: AugmentConfig | None = None,
 ) -> Batch:
     """Read clip windows (padded to the longest, ``valid`` marks real frames) and their targets.
 
     With ``grid`` (the risk map's ``(h, w)``) the targets hold the cells the key object's box covers.
+    With an enabled ``augment`` each window is augmented alike over its frames (boxes too), from a
+    generator of its own, so the windows drawn do not depend on it.
     """
     rng = np.random.default_rng([seed, epoch, batch_no, rank, 1])
     spans = window_starts(store, clips, window, rng)
+    aug_rng = np.random.default_rng([seed, epoch, batch_no, rank, 2]) if augment and augment.enabled else None
     T = max(stop - start for start, stop in spans)
     B = len(clips)
     H, W = store.image_size
@@ -90,13 +96,17 @@ def load_batch(
     for b, (i, (start, stop)) in enumerate(zip(clips, spans, strict=True)):
         e = store.entries[i]
         t = stop - start
-        frames[b, :t] = store.frames(i, start, stop)
+        aug = sample_clip_augment(augment, (H, W), aug_rng) if aug_rng is not None else None
+        clip = store.frames(i, start, stop)
+        frames[b, :t] = augment_frames(clip, aug) if aug else clip
         valid[b, :t] = True
         positive[b] = e.positive
         toa[b] = e.toa - start if e.positive else -1.0
         fps[b] = e.fps
         if grid:
             boxes = store.boxes(i, start, stop)
+            if aug:
+                boxes = augment_boxes(boxes, aug, (H, W))
             cells[b, :t] = torch.from_numpy(box_cells(boxes, grid, (H, W)))
             has_box[b, :t] = torch.from_numpy(~np.isnan(boxes[:, 0]))
         if teacher:

@@ -3,10 +3,13 @@
 Sources (``TeacherConfig.source``):
 
 - ``open_clip``: ``open_clip.create_model(name)`` (e.g. ``MobileCLIP2-S0``, ``MobileCLIP-S1``) without
-  downloading; a user's open_clip checkpoint is loaded by path, strictly. Normalisation: the model's
+  downloading; a user's open_clip checkpoint is loaded by path, strictly, and so is Apple's own
+  ml-mobileclip ``.pt`` of MobileCLIP-S1/S2 (renamed by ``training.mobileclip_v1``). Normalisation: the model's
   pretrained config (MobileCLIP: mean 0, std 1; MobileCLIP2-S3/S4/L: OpenAI's).
-- ``timm``: ``timm.create_model(name)`` (``fastvit_mci0`` is MobileCLIP-S0's image tower); an open_clip
-  checkpoint's ``visual.trunk.`` prefix is stripped. Image only: no text embeddings.
+- ``timm``: ``timm.create_model(name)`` (``fastvit_mci0/1/2`` are MobileCLIP-S0/S1/S2's image towers);
+  an open_clip checkpoint's ``visual.trunk.`` prefix is stripped, and Apple's own ml-mobileclip ``.pt``
+  files (MobileCLIP v1: ``image_encoder.model.*``) are converted by timm's FastViT checkpoint filter
+  (``model.backbone.mobileclip_v1_to_timm``). Image only: no text embeddings.
 - ``aar``: a teacher written by ``accident-anticipation train-teacher`` (safetensors + JSON).
 
 The image tower is a timm ``FastVit``; stages come from ``forward_intermediates`` (stages 1-3 are
@@ -25,6 +28,7 @@ import torch
 import torch.nn as nn
 
 from accident_anticipation_ros.contract import file_sha256
+from accident_anticipation_ros.model.backbone import is_mobileclip_v1
 from accident_anticipation_ros.training.config import TeacherConfig
 from accident_anticipation_ros.training.errors import TeacherError
 from accident_anticipation_ros.training.weights import load_strict, read_state_dict
@@ -215,8 +219,16 @@ def _open_clip(cfg: TeacherConfig):
         raise TeacherError(f"unknown open_clip model {cfg.model!r}; MobileCLIP models: {known}")
     with _quiet_open_clip():
         model = open_clip.create_model(cfg.model, pretrained=None)
+    model.eval()  # before any forward: a train-mode forward would move the BatchNorm statistics
     if cfg.checkpoint:
         sd = read_state_dict(cfg.checkpoint)
+        if is_mobileclip_v1(sd):  # Apple's ml-mobileclip .pt (MobileCLIP-S1/S2)
+            from accident_anticipation_ros.training.mobileclip_v1 import to_open_clip
+
+            try:
+                sd = to_open_clip(sd)
+            except TeacherError as err:
+                raise TeacherError(f"{cfg.checkpoint}: {err}") from None
         load_strict(model, sd, f"{cfg.checkpoint} (open_clip {cfg.model})")
     visual = model.visual
     if not hasattr(visual, "trunk") or not hasattr(visual.trunk, "forward_intermediates"):
@@ -247,10 +259,18 @@ class _TextOnly(nn.Module):
 def _timm(cfg: TeacherConfig):
     import timm
 
+    from accident_anticipation_ros.model.backbone import mobileclip_v1_to_timm
+    from accident_anticipation_ros.model.errors import CheckpointError
+
     sd = None
     if cfg.checkpoint:
         sd = read_state_dict(cfg.checkpoint)
-        if any(k.startswith("visual.trunk.") for k in sd):
+        if is_mobileclip_v1(sd):
+            try:
+                sd = mobileclip_v1_to_timm(sd)
+            except CheckpointError as err:
+                raise TeacherError(f"{cfg.checkpoint}: {err}") from None
+        elif any(k.startswith("visual.trunk.") for k in sd):
             sd = {k.removeprefix("visual.trunk."): v for k, v in sd.items() if k.startswith("visual.trunk.")}
     num_classes = (
         int(sd["head.fc.weight"].shape[0]) if sd and "head.fc.weight" in sd else (cfg.embed_dim or 512)

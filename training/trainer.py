@@ -388,7 +388,7 @@ class Trainer:
         return load_batch(
             self.train_store, clips, window=c.data.window, seed=c.train.seed, epoch=self.epoch,
             batch_no=batch_no, rank=self.dist.rank, teacher=self.teacher is not None and not self.online_teacher,
-            grid=self.map_grid,
+            grid=self.map_grid, augment=c.data.augment,
         )  # fmt: skip
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:

@@ -5,6 +5,9 @@
              channels. Its stride-32 grid is 8x8 and its window is the whole grid (no partition, no
              shift): the spatial mixing is one depthwise conv over the grid, the cheapest step graph
              (the 2x2 windows of 4x4 tokens with shifts cost ~1.5% of the step's GFLOP/s on 1 core).
+``tsd-s2``   MobileCLIP-S2 (timm ``fastvit_mci2``) stem + stages 1-3 (C = 80, depths 4, 12, 24) at
+             256x256 and 6 RWKV layers at 8C = 640 channels (51.6M parameters), grid-wide window as
+             ``tsd-s0``: the student of a MobileCLIP-S2 / MobileCLIP2-S2 teacher.
 ``tsd-nano`` real time on 2 CPU cores (ONNX Runtime): 160x160 input, C = 32, 3 RWKV layers.
 ``tsd-test`` tiny, for fast tests (non-square 128x192 input, 4x6 grid, six 2x2 windows, shifted on
              every second layer).
@@ -151,6 +154,15 @@ def _check(ok: bool, name: str, text: str) -> None:
 
 _CONFIGS: dict[str, StudentConfig] = {
     "tsd-s0": StudentConfig(name="tsd-s0", window_size=8, shift_windows=False),
+    "tsd-s2": StudentConfig(
+        name="tsd-s2",
+        widths=(80, 160, 320),
+        depths=(4, 12, 24),
+        rwkv_dim=640,
+        window_size=8,
+        shift_windows=False,
+        teacher_dims=(80, 160, 320),
+    ),
     "tsd-nano": StudentConfig(
         name="tsd-nano",
         image_size=(160, 160),

@@ -71,3 +71,38 @@ def test_loaded_s0_still_reparameterizes_exactly(mci0):
         ref = student.trunk(x)[-1]
         got = student.reparameterize().trunk(x)[-1]
     assert (got - ref).abs().max() <= 1e-4 * ref.abs().max()
+
+
+def test_apple_mobileclip_v1_layout_loads_into_s0(mci0, apple_mobileclip_layout):
+    """Apple's ml-mobileclip names (``image_encoder.model.*``, converted by timm's filter) load too."""
+    with torch.no_grad():
+        mci0.head.fc.bias.zero_()  # Apple's CLIP projection has no bias
+    state_dict = apple_mobileclip_layout(mci0.state_dict())
+    state_dict["text_encoder.embedding_layer.weight"] = torch.zeros(3, 4)  # the text tower is ignored
+    state_dict["logit_scale"] = torch.tensor(4.6)
+    student = TSDStudent(get_config("tsd-s0")).eval()
+    report = load_mci_trunk(student, state_dict)
+    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = mci0.forward_intermediates(x, indices=[0, 1, 2], intermediates_only=True)
+        for a, b in zip(student.trunk(x), ref, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    vit = {"image_encoder.model.patch_emb.0.weight": torch.zeros(2)}  # MobileCLIP-B: a ViT image tower
+    with pytest.raises(CheckpointError, match="out of scope"):
+        load_mci_trunk(student, vit)
+
+
+def test_mci2_trunk_loads_into_s2():
+    """MobileCLIP-S2's image tower (timm ``fastvit_mci2``) fills tsd-s2's stem, stages 1-3 and embedding."""
+    torch.manual_seed(0)
+    mci2 = timm.create_model("fastvit_mci2", pretrained=False).eval()
+    student = TSDStudent(get_config("tsd-s2")).eval()
+    report = load_mci_trunk(student, {f"visual.trunk.{k}": v for k, v in mci2.state_dict().items()})
+    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = mci2.forward_intermediates(x, indices=[0, 1, 2], intermediates_only=True)
+        for a, b in zip(student.trunk(x), ref, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert student.num_params() == pytest.approx(51.6e6, rel=0.01)

@@ -8,7 +8,7 @@ from accident_anticipation_ros.model.config import StudentConfig, get_config, li
 from accident_anticipation_ros.model.errors import ConfigError
 
 
-@pytest.mark.parametrize("name", ["tsd-s0", "tsd-nano", "tsd-test"])
+@pytest.mark.parametrize("name", ["tsd-s0", "tsd-s2", "tsd-nano", "tsd-test"])
 def test_named_config_json_round_trip(name):
     cfg = get_config(name)
     assert cfg.name == name
@@ -18,7 +18,7 @@ def test_named_config_json_round_trip(name):
 
 
 def test_named_configs_listed():
-    assert {"tsd-s0", "tsd-nano", "tsd-test"} <= set(list_configs())
+    assert {"tsd-s0", "tsd-s2", "tsd-nano", "tsd-test"} <= set(list_configs())
 
 
 def test_s0_matches_mobileclip_s0_trunk():
@@ -26,6 +26,18 @@ def test_s0_matches_mobileclip_s0_trunk():
     assert cfg.widths == (64, 128, 256) and cfg.depths == (2, 6, 10) and cfg.mlp_ratio == 3.0
     assert cfg.rwkv_dim == 8 * 64 and cfg.rwkv_layers == 6 and cfg.image_size == (256, 256)
     assert cfg.grid == (8, 8)
+
+
+def test_s2_matches_mobileclip_s2_trunk():
+    """timm ``fastvit_mci2`` (MobileCLIP-S2's image tower): widths 80/160/320, depths 4/12/24, mlp ratio 3."""
+    import timm
+
+    cfg = get_config("tsd-s2")
+    mci2 = timm.create_model("fastvit_mci2", pretrained=False)
+    assert cfg.widths == tuple(f["num_chs"] for f in mci2.feature_info[:3]) == cfg.teacher_dims
+    assert cfg.depths == tuple(len(s.blocks) for s in mci2.stages[:3]) == (4, 12, 24)
+    assert cfg.rwkv_dim == 8 * 80 == mci2.feature_info[3]["num_chs"] and cfg.rwkv_layers == 6
+    assert cfg.image_size == (256, 256) and cfg.grid == (8, 8) and cfg.mlp_ratio == 3.0
 
 
 def test_overrides_and_unknown_names():

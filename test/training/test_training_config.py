@@ -87,7 +87,9 @@ def test_overrides_are_typed_and_checked(tmp_path, make_config):
         load_train_config(path, ["loss.temporal.shift"])
 
 
-@pytest.mark.parametrize("name", ["tsd_s0_dad.yaml", "tsd_s0_ccd.yaml", "tsd_nano_synth.yaml"])
+@pytest.mark.parametrize(
+    "name", ["tsd_s0_dad.yaml", "tsd_s0_ccd.yaml", "tsd_s2_ccd.yaml", "tsd_nano_synth.yaml"]
+)
 def test_shipped_training_configs_parse(name):
     cfg = load_train_config(CONFIGS / name, check=False)  # the data and weights paths are the user's
     assert cfg.loss.spatial.enabled and cfg.loss.temporal.enabled and cfg.loss.contrastive.enabled
@@ -107,3 +109,55 @@ def test_shipped_teacher_and_ablation_configs_parse():
     assert Path(student.teacher.checkpoint).parent == teacher.run_dir
     ablation = load_ablation(CONFIGS / "ablation_synth.yaml")
     assert Path(ablation.base).name == "tsd_nano_synth.yaml"
+
+
+def test_paper_exact_removes_the_additions_and_the_resolved_config_says_so(tmp_path):
+    from accident_anticipation_ros.training.config import (
+        PAPER_EXACT,
+        active_additions,
+        train_config_from_dict,
+    )
+    from accident_anticipation_ros.training.yaml_config import to_dict
+
+    demo = load_train_config(CONFIGS / "tsd_nano_synth.yaml", check=False)  # uses most additions
+    on = {a.split(" = ")[0] for a in active_additions(demo)}
+    assert {"train.stateful.enabled", "loss.tta.enabled", "loss.risk_map.enabled", "loss.risk_map_mil.enabled",
+            "loss.spatial.normalize", "loss.temporal.normalize", "loss.contrastive.level"} <= on  # fmt: skip
+    assert not demo.paper_exact
+
+    cfg = load_train_config(CONFIGS / "tsd_nano_synth.yaml", ["paper_exact=true"], check=False)
+    assert cfg.paper_exact and active_additions(cfg) == []
+    resolved = to_dict(cfg)  # what the trainer writes to run_dir/config.yaml
+    assert resolved["paper_exact"] is True
+    assert resolved["loss"]["weighting"] == "fixed" and resolved["loss"]["contrastive"]["level"] == "video"
+    for term in ("tta", "frequency", "risk_map", "risk_map_mil"):
+        assert resolved["loss"][term]["enabled"] is False
+    assert resolved["train"]["stateful"]["enabled"] is False
+    assert not resolved["loss"]["spatial"]["normalize"] and not resolved["loss"]["temporal"]["normalize"]
+    for switch in PAPER_EXACT:
+        value = resolved
+        for part in switch.key.split("."):
+            value = value[part]
+        assert value == switch.paper, switch.key
+    # the paper's own terms stay as configured
+    assert cfg.loss.spatial.enabled and cfg.loss.temporal.enabled and cfg.loss.contrastive.enabled
+    assert cfg.loss.accident.enabled and cfg.loss.temporal.shift == 1 and cfg.loss.mask.ratio == 0.3
+    # the resolved config reloads to the same config (resume reads it)
+    assert train_config_from_dict(resolved, check=False) == cfg
+
+    from accident_anticipation_ros.training.config import DataConfig, TrainConfig
+
+    with pytest.raises(ValueError, match=r"paper_exact is true but .*loss\.tta\.enabled = True"):
+        TrainConfig(data=DataConfig(root=str(tmp_path)), paper_exact=True)
+
+
+def test_paper_exact_run_trains(make_config):
+    """The paper's method alone (clip-level contrastive, fixed weights, no extra terms) runs a step."""
+    from accident_anticipation_ros.training.config import train_config_from_dict
+    from accident_anticipation_ros.training.trainer import Trainer
+
+    cfg = train_config_from_dict({**make_config(train={"max_steps": 1}), "paper_exact": True})
+    trainer = Trainer(cfg)
+    assert trainer.loss.terms == ["spatial", "temporal", "contrastive", "accident"]
+    assert trainer.loss.uncertainty is None
+    assert trainer.fit()["steps"] == 1

@@ -92,3 +92,31 @@ def test_paper_config_runs_a_few_steps(tmp_path, name, writer, fmt, split):
     assert summary["steps"] == 2 and summary["best"] is not None
     assert trainer.model.num_params() == pytest.approx(26.8e6, rel=0.01)  # the paper's 26.7M
     assert json.loads((tmp_path / "run/checkpoints/last.json").read_text())["meta"]["step"] == 2
+
+
+def test_s2_paper_config_runs_a_few_steps(tmp_path):
+    """tsd-s2 from a weights-free MobileCLIP-S2 at 64x64 (tiny, to stay fast): teacher dims from MCi2, stem +
+    stages 1-3 initialised from the teacher (``init_from_teacher``), the 112 prompts, two steps."""
+    import torch
+
+    root = write_ccd(tmp_path / "data")
+    salt = _holdout_salt(root, "ccd", "train", 0.4)
+    overrides = [
+        f"data.root={root}", "teacher.checkpoint=null", "teacher.image_size=[64,64]",
+        "student.overrides.image_size=[64,64]", "student.overrides.window_size=2",
+        f"out_dir={tmp_path / 'run'}", f"cache.dir={tmp_path / 'cache'}",
+        "data.window=3", "data.val_fraction=0.4", f"data.seed_split={salt}", "data.max_clips=1",
+        "cache.teacher=false", "train.batch_size=1", "train.max_steps=2", "train.progress=false",
+        "train.export_onnx=false", "train.threads=2",
+    ]  # fmt: skip
+    cfg = load_train_config(CONFIGS / "tsd_s2_ccd.yaml", overrides)
+    assert cfg.teacher.model == "MobileCLIP-S2" and cfg.student.init_from_teacher
+    trainer = Trainer(cfg)
+    s = trainer.student_cfg
+    assert s.name == "tsd-s2" and s.widths == s.teacher_dims == (80, 160, 320) and s.embed_dim == 512
+    teacher_trunk = trainer.teacher.trunk.state_dict()
+    key = "stages.2.blocks.23.mlp.fc1.weight"
+    assert torch.equal(trainer.model.trunk.state_dict()[key], teacher_trunk[key])  # initialised from MCi2
+    assert trainer.loss.text.shape == (112, 512)
+    summary = trainer.fit()
+    assert summary["steps"] == 2 and summary["best"] is not None

@@ -115,3 +115,135 @@ def test_train_teacher_checkpoint_is_strict(tiny_teacher, tmp_path):
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(TeacherError, match=r"1 missing \(first: \['logit_scale'\]\)"):
         build_teacher(TeacherConfig(source="aar", checkpoint=str(stem)))
+
+
+def _trained_like(name: str, num_classes: int = 512):
+    """A random timm MCi tower with non-trivial BN statistics and layer scales, and a bias-free head
+    (Apple's CLIP projection has no bias)."""
+    import timm
+
+    torch.manual_seed(0)
+    model = timm.create_model(name, num_classes=num_classes)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for key, t in model.state_dict().items():
+            if key.endswith("running_mean"):
+                t.normal_(0, 0.1, generator=gen)
+            elif key.endswith("running_var"):
+                t.uniform_(0.5, 1.5, generator=gen)
+            elif key.endswith("gamma"):  # layer scales (1e-5 at init would hide the blocks)
+                t.uniform_(0.05, 0.2, generator=gen)
+        model.head.fc.bias.zero_()
+    return model.eval()
+
+
+def _apple_pt(path, image_keys: dict, text: dict | None = None):
+    sd = dict(image_keys)
+    sd.update(text if text is not None else {"text_encoder.embedding_layer.weight": torch.zeros(5, 4)})
+    sd["logit_scale"] = torch.tensor(4.6052)
+    torch.save({"state_dict": sd}, path)  # as ml-mobileclip ships them (a .pt, read with weights_only)
+    return path
+
+
+def test_timm_teacher_loads_apple_mobileclip_v1_pt(tmp_path, apple_mobileclip_layout):
+    from accident_anticipation_ros.model.backbone import load_mci_trunk
+    from accident_anticipation_ros.model.config import get_config
+    from accident_anticipation_ros.model.student import TSDStudent
+
+    ref = _trained_like("fastvit_mci0")
+    path = _apple_pt(tmp_path / "mobileclip_s0.pt", apple_mobileclip_layout(ref.state_dict()))
+    cfg = TeacherConfig(source="timm", model="fastvit_mci0", checkpoint=str(path), image_size=(64, 96))
+    teacher = build_teacher(cfg)
+    assert teacher.info.embed_dim == 512 and teacher.info.stage_dims == (64, 128, 256)
+    x = torch.randn(2, 3, 64, 96)
+    out = teacher.encode_frames(x)
+    with torch.no_grad():
+        final, stages = ref.forward_intermediates(x, indices=[0, 1, 2])
+        embedding = ref.forward_head(final)
+    for got, want in zip(out.stages, stages, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    torch.testing.assert_close(out.embedding, embedding, rtol=1e-6, atol=1e-6)  # head.fc: a transposed view
+
+    # the trainer's init_from_teacher: the teacher trunk's (converted) weights into tsd-s0's stages 1-3
+    student = TSDStudent(get_config("tsd-s0")).eval()
+    report = load_mci_trunk(student, teacher.trunk.state_dict())
+    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
+    with torch.no_grad():
+        for got, want in zip(student.trunk(x), stages, strict=True):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_apple_checkpoints_that_do_not_fit_are_named(tmp_path, apple_mobileclip_layout):
+    ref = _trained_like("fastvit_mci0")
+    path = _apple_pt(tmp_path / "s0.pt", apple_mobileclip_layout(ref.state_dict()))
+    with pytest.raises(TeacherError, match=r"mismatch"):  # an S0 file for an S2 tower
+        build_teacher(TeacherConfig(source="timm", model="fastvit_mci2", checkpoint=str(path)))
+    vit = {
+        "image_encoder.model.patch_emb.0.weight": torch.zeros(2),
+        "image_encoder.model.head.proj": torch.zeros(2, 2),
+    }
+    with pytest.raises(TeacherError, match="MobileCLIP-B's image tower is a ViT"):
+        build_teacher(
+            TeacherConfig(
+                source="timm", model="fastvit_mci0", checkpoint=str(_apple_pt(tmp_path / "b.pt", vit))
+            )
+        )
+    mct = {"text_encoder.transformer.0.token_mixer.layer_scale": torch.zeros(2)}  # S0's RepMixer text block
+    from accident_anticipation_ros.training.mobileclip_v1 import to_open_clip
+
+    with pytest.raises(TeacherError, match="'mct' text tower is not in open_clip"):
+        to_open_clip({**apple_mobileclip_layout(ref.state_dict()), **mct})
+
+
+def test_apple_text_tower_maps_onto_open_clip(tmp_path):
+    """The ml-mobileclip text transformer's tensors, renamed, give open_clip's TextTransformer (tiny:
+    MobileCLIP-S1/S2's 12 x 512 tower is the same module at full size)."""
+    from open_clip.model import CLIPTextCfg, _build_text_tower
+
+    from accident_anticipation_ros.training.mobileclip_v1 import _BLOCK, _TOP, text_to_open_clip
+
+    cfg = CLIPTextCfg(context_length=12, width=32, heads=2, layers=2, no_causal_mask=True)
+    torch.manual_seed(0)
+    ref, fresh = _build_text_tower(16, cfg).eval(), _build_text_tower(16, cfg).eval()
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    # ml-mobileclip names, from mobileclip/text_encoder.py + modules/common/transformer.py
+    top, block = {v: k for k, v in _TOP.items()}, {v: k for k, v in _BLOCK.items()}
+    apple = {}
+    for key, value in ref.state_dict().items():
+        if key.startswith("transformer.resblocks."):
+            _, _, i, rest = key.split(".", 3)
+            apple[f"text_encoder.transformer.{i}.{block[rest]}"] = value
+        elif key == "positional_embedding":
+            apple["text_encoder." + top[key]] = value[None, None]  # LearnablePositionalEmbedding (1, 1, L, D)
+        else:
+            apple["text_encoder." + top[key]] = value
+    converted = text_to_open_clip(apple)
+    fresh.load_state_dict({k.removeprefix("text."): v for k, v in converted.items()}, strict=True)
+    tokens = torch.randint(1, 400, (3, 12))
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(tokens), ref(tokens), rtol=0, atol=0)
+
+
+def test_open_clip_teacher_keeps_the_checkpoint_batchnorm_statistics(tmp_path):
+    """Building the teacher runs a probe forward (the embedding width): in eval mode, so the loaded
+    BatchNorm running statistics stay the checkpoint's (a train-mode probe moved them toward a zero image's)."""
+    import open_clip
+
+    torch.manual_seed(0)
+    with _quiet():
+        model = open_clip.create_model("MobileCLIP2-S0", pretrained=None)
+    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
+    path = tmp_path / "open_clip_model.safetensors"
+    save_file(sd, str(path))
+    teacher = build_teacher(TeacherConfig(source="open_clip", model="MobileCLIP2-S0", checkpoint=str(path)))
+    got = teacher.trunk.state_dict()
+    changed = [k for k, v in got.items() if not torch.equal(v, sd[f"visual.trunk.{k}"])]
+    assert not changed, changed[:3]
+
+
+def _quiet():
+    from accident_anticipation_ros.training.teacher import _quiet_open_clip
+
+    return _quiet_open_clip()
