@@ -461,7 +461,7 @@ class PaperSwitch:
     addition: str  # what the package adds when the key has another value
 
 
-# What ``paper_exact: true`` sets, whatever the sections say (docs/paper_deviations.md explains each).
+# What ``paper_exact: true`` sets, whatever the sections say (README "Deviations from the paper" explains each).
 PAPER_EXACT: tuple[PaperSwitch, ...] = (
     PaperSwitch("loss.weighting", "fixed", "uncertainty weighting of the terms (learned log-variances)"),
     PaperSwitch("loss.spatial.normalize", False, "teacher stage features standardised per position"),
