@@ -26,22 +26,30 @@ def mci0():
     return teacher.eval()
 
 
+def assert_loaded_trunk_is(student, state_dict, timm_model) -> tuple:
+    """``load_mci_trunk`` fills every trunk weight and the embedding, and the student's stages 1-3 equal
+    ``timm_model``'s exactly on a random image; returns (student stages, timm stages)."""
+    report = load_mci_trunk(student, state_dict)
+    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
+    x = torch.randn(1, 3, 64, 64)  # the trunk is fully convolutional
+    with torch.no_grad():
+        ref = timm_model.forward_intermediates(x, indices=[0, 1, 2], intermediates_only=True)
+        got = student.trunk(x)
+    for a, b in zip(got, ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    return got, ref
+
+
 @pytest.mark.parametrize("prefix", ["", "visual.trunk.", "module.visual.trunk."])
 def test_mci0_trunk_loads_into_s0(mci0, prefix):
     student = TSDStudent(get_config("tsd-s0")).eval()
     state_dict = {prefix + k: v for k, v in mci0.state_dict().items()}
     if prefix:
         state_dict["text.token_embedding.weight"] = torch.zeros(3, 4)  # an open_clip tower to ignore
-    report = load_mci_trunk(student, state_dict)
-    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
-    x = torch.randn(1, 3, 64, 64)  # the trunk is fully convolutional
+    got, ref = assert_loaded_trunk_is(student, state_dict, mci0)
     with torch.no_grad():
-        ref = mci0.forward_intermediates(x, indices=[0, 1, 2], intermediates_only=True)
-        got = student.trunk(x)
         ref_embed = mci0.stages[3].downsample(ref[2])
         got_embed = student.embed(got[2])
-    for a, b in zip(got, ref, strict=True):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
     torch.testing.assert_close(got_embed, ref_embed, rtol=0, atol=0)
 
 
@@ -81,13 +89,7 @@ def test_apple_mobileclip_v1_layout_loads_into_s0(mci0, apple_mobileclip_layout)
     state_dict["text_encoder.embedding_layer.weight"] = torch.zeros(3, 4)  # the text tower is ignored
     state_dict["logit_scale"] = torch.tensor(4.6)
     student = TSDStudent(get_config("tsd-s0")).eval()
-    report = load_mci_trunk(student, state_dict)
-    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
-    x = torch.randn(1, 3, 64, 64)
-    with torch.no_grad():
-        ref = mci0.forward_intermediates(x, indices=[0, 1, 2], intermediates_only=True)
-        for a, b in zip(student.trunk(x), ref, strict=True):
-            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert_loaded_trunk_is(student, state_dict, mci0)
     vit = {"image_encoder.model.patch_emb.0.weight": torch.zeros(2)}  # MobileCLIP-B: a ViT image tower
     with pytest.raises(CheckpointError, match="out of scope"):
         load_mci_trunk(student, vit)
@@ -98,11 +100,5 @@ def test_mci2_trunk_loads_into_s2():
     torch.manual_seed(0)
     mci2 = timm.create_model("fastvit_mci2", pretrained=False).eval()
     student = TSDStudent(get_config("tsd-s2")).eval()
-    report = load_mci_trunk(student, {f"visual.trunk.{k}": v for k, v in mci2.state_dict().items()})
-    assert report.embed_loaded and report.loaded == len(student.trunk.state_dict())
-    x = torch.randn(1, 3, 64, 64)
-    with torch.no_grad():
-        ref = mci2.forward_intermediates(x, indices=[0, 1, 2], intermediates_only=True)
-        for a, b in zip(student.trunk(x), ref, strict=True):
-            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert_loaded_trunk_is(student, {f"visual.trunk.{k}": v for k, v in mci2.state_dict().items()}, mci2)
     assert student.num_params() == pytest.approx(51.6e6, rel=0.01)
