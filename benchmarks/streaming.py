@@ -15,12 +15,14 @@
    0.65,0.15,0.2 --seed 0``: only its test split is generated, the same clips) chained back to back
    through one session, crash aftermath left out and kept, beside each clip from a fresh state.
 
-Every part's numbers are cached as ``runs/streaming/<part>.json`` (``--fresh`` recomputes).
+Every part's numbers are cached as ``runs/streaming/<part>-<model>-<sha256[:12]>.json`` (``--fresh``
+recomputes); ``--model`` scores another export (a candidate before it is shipped).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -57,8 +59,10 @@ def ensure_clips() -> Path:
     return CLIPS
 
 
-def part(name: str, compute, fresh: bool) -> dict:
-    path = RUNS / f"{name}.json"
+def part(name: str, compute, fresh: bool, model: Path) -> dict:
+    """``compute()``'s report, cached per part and model (the model file's sha256 in the name)."""
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:12]
+    path = RUNS / f"{name}-{model.stem}-{digest}.json"
     if path.is_file() and not fresh:
         return json.loads(path.read_text())
     t0 = time.time()
@@ -85,19 +89,25 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--fresh", action="store_true", help="recompute every part")
     p.add_argument("--parts", default="drive,drive30,clips", help="comma-separated parts (default: all)")
+    p.add_argument(
+        "--model", type=Path, default=MODEL, help=f"ONNX model (default: {MODEL.relative_to(ROOT)})"
+    )
     args = p.parse_args(argv)
+    model = args.model.resolve()
     parts = args.parts.split(",")
     out = {}
     if "drive" in parts or "drive30" in parts:
         drive = ensure_drive()
     if "drive" in parts:
-        out["drive"] = part("drive", lambda: evaluate_drive_stream(MODEL, drive, threads=1), args.fresh)
+        out["drive"] = part(
+            "drive", lambda: evaluate_drive_stream(model, drive, threads=1), args.fresh, model
+        )
         print("## drive, 10 fps\n" + format_report(out["drive"]) + "\n")
     if "drive30" in parts:
         aligned = alignment_available()
         out["drive30"] = part(
-            "drive30", lambda: {**evaluate_drive_stream(MODEL, drive, threads=1, repeat=3, fresh=False),
-                                "aligned": aligned}, args.fresh)  # fmt: skip
+            "drive30", lambda: {**evaluate_drive_stream(model, drive, threads=1, repeat=3, fresh=False),
+                                "aligned": aligned}, args.fresh, model)  # fmt: skip
         state = (
             "aligned to 10 fps" if out["drive30"]["aligned"] else "NOT aligned (frame-rate alignment pending)"
         )
@@ -106,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         clips = ensure_clips()
         for aftermath in (False, True):
             key = f"clips_aftermath_{'kept' if aftermath else 'cut'}"
-            out[key] = part(key, lambda a=aftermath: evaluate_clips_stream(MODEL, clips, "test", aftermath=a),
-                            args.fresh)  # fmt: skip
+            out[key] = part(key, lambda a=aftermath: evaluate_clips_stream(model, clips, "test", aftermath=a),
+                            args.fresh, model)  # fmt: skip
             print(f"## test split back to back\n{format_report(out[key])}\n")
     print("| numbers (UString protocol) | AP | ap_maxprec | mTTA | TTA@R80 |\n|---|---|---|---|---|")
     if "drive" in out:
