@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import onnx
 import pytest
 import torch
@@ -72,3 +74,17 @@ def test_ship_with_semantics_computes_them_on_the_shipped_graph_and_binds_them(t
     )  # the 90th percentile of these frames
     assert 0.0 <= result["cause"]["accuracy"] <= 1.0 and result["cause"]["frames"] == 40  # 4 accidents x 1 s
     assert np.isfinite(result["domain_score_median"])
+
+
+def test_ship_command_line_ships_semantics_from_a_dataset(tmp_path, caused_synth_root, capsys):
+    from accident_anticipation_ros.model.checkpoint import read_meta
+    from accident_anticipation_ros.tools.ship import main
+
+    torch.manual_seed(0)
+    save_checkpoint(TSDStudent(get_config("tsd-test")).eval(), tmp_path / "trained", extra={"fps": 10.0})
+    args = ["--checkpoint", str(tmp_path / "trained"), "--out", str(tmp_path / "models/m")]
+    assert main([*args, "--semantics-data", str(caused_synth_root)]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["semantics"]["causes"] == ["cut_in", "junction"]
+    assert read_meta(tmp_path / "models/m")["semantics"]["causes"]
+    assert main(args) == 0 and "semantics" not in json.loads(capsys.readouterr().out)
