@@ -484,8 +484,11 @@ class Trainer:
         return self.run_dir / "best" / self.student_cfg.name
 
     def _meta(self) -> dict[str, Any]:
+        loss = self.cfg.loss
         return {
             "fps": float(self.fps),
+            # a map loss ran (the export's aar.risk_map_trained: the node draws the heat map only then)
+            "risk_map_trained": bool(loss.risk_map.enabled or loss.risk_map_mil.enabled),
             "mean": [float(m) for m in self.mean],
             "std": [float(s) for s in self.std],
             "train": {

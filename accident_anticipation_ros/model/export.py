@@ -207,7 +207,7 @@ def export_onnx(
         semantics: Causes, domain statistics and training domain for the metadata (bound to
             ``model_hash``); default: those stored in the checkpoint's JSON, if any.
         risk_map_trained: ``aar.risk_map_trained``; default: the checkpoint JSON's
-            ``risk_map_trained`` (absent: False; no loss trains the map today).
+            ``risk_map_trained`` (the trainer writes it: true when a risk-map loss ran; absent: False).
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance

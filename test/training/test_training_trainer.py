@@ -98,10 +98,15 @@ def test_train_cli_writes_run_dir_best_onnx_and_evaluate_json(make_config, tmp_p
     import yaml
 
     from accident_anticipation_ros.model.checkpoint import read_meta
+    from accident_anticipation_ros.runtime.onnx_contract import read_model_info
     from accident_anticipation_ros.tools.cli import main as cli
 
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(make_config(train={"epochs": 1, "export_onnx": True})))
+    path.write_text(
+        yaml.safe_dump(
+            make_config(train={"epochs": 1, "export_onnx": True}, loss={"risk_map": {"enabled": True}})
+        )
+    )
     assert cli(["train", "--config", str(path), "--no-progress"]) == 0
     run_dir = tmp_path / "run"
     for name in ("config.yaml", "metrics.jsonl", "summary.json", "prompts.json", "best/tsd-test.onnx"):
@@ -109,6 +114,8 @@ def test_train_cli_writes_run_dir_best_onnx_and_evaluate_json(make_config, tmp_p
     assert list((run_dir / "tb").iterdir())
     meta = read_meta(run_dir / "best/tsd-test")
     assert meta["fps"] == 10.0 and meta["mean"] == [0.0, 0.0, 0.0] and meta["train"]["arch"] == "tsd"
+    assert meta["risk_map_trained"] is True  # a map loss ran: the export says so, the node draws the map
+    assert read_model_info(run_dir / "best/tsd-test.onnx").risk_map_trained is True
     capsys.readouterr()
     ckpt = str(run_dir / "best/tsd-test")
     assert (
