@@ -24,6 +24,12 @@ a larger test set drawn from the same generator). Each score is kept next to its
 (``eval-<split>-<digest>.json`` and the per-frame scores as ``.npz``, keyed by data folder, split and
 checkpoint hash), so re-running the command only trains and scores what is new; kept metrics are
 recomputed from the kept scores, so they always follow the current ``metrics`` module.
+
+``stream_data: DIR`` (or ``--stream-data DIR``, a drive of ``synth --drive``) also runs every run's best
+checkpoint over that drive as one stream (``ablate_stream``: the same backend for every variant, kept as
+``stream-<digest>.json/.npz``) and adds its columns to both tables: event-window AP with the state
+carried in and from a fresh state, alerts per hour of safe driving, the share of accidents alerted
+>= 0.5 s and >= 1 s before toa, and the risk map's top-cell accuracy.
 """
 
 from __future__ import annotations
@@ -31,11 +37,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from accident_anticipation_ros.training.errors import TrainingError
 from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml
+
+if TYPE_CHECKING:
+    from accident_anticipation_ros.training.config import TrainConfig
 
 _NO_TEACHER = ["loss.spatial.enabled=false", "loss.temporal.enabled=false", "loss.contrastive.enabled=false",
                "loss.frequency.enabled=false"]  # fmt: skip
@@ -58,6 +68,7 @@ class AblationConfig:
     test_split: Split the variants are scored on (None: the base config's ``data.test_split``).
     test_data: Dataset folder the variants are scored on (None: the base config's ``data.root``).
     seeds: Training seeds, each variant trained once per seed (empty: the base config's ``train.seed``).
+    stream_data: Drive folder (``synth --drive``) every run is also scored on as one stream (None: none).
     """
 
     base: str
@@ -66,6 +77,7 @@ class AblationConfig:
     test_split: str | None = None
     test_data: str | None = None
     seeds: tuple[int, ...] = ()
+    stream_data: str | None = None
 
 
 def load_ablation(path: str | Path) -> AblationConfig:
@@ -77,15 +89,21 @@ def load_ablation(path: str | Path) -> AblationConfig:
     return cfg
 
 
-def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = None, extra: list[str] = (),
-                 progress: bool = True, seeds: list[int] | None = None,
-                 test_data: str | Path | None = None) -> list[dict]:  # fmt: skip
-    """Train and evaluate every variant (once per seed); returns one row per run (also written to ``out``).
+@dataclass(frozen=True)
+class AblationRun:
+    """One training run of the ablation: a variant at a seed, its folder and its training config."""
 
-    ``seeds`` and ``test_data`` override the ablation YAML's ``seeds`` and ``test_data``.
-    """
+    variant: str
+    seed: int
+    overrides: tuple[str, ...]  # the variant's own
+    run_dir: Path
+    config: TrainConfig
+
+
+def plan_ablation(config: str | Path, out: str | Path, only: list[str] | None = None, extra: list[str] = (),
+                  progress: bool = True, seeds: list[int] | None = None) -> tuple[AblationConfig, list[AblationRun]]:  # fmt: skip
+    """The ablation YAML and its runs in order (seed by seed, variants in the YAML's order), nothing trained."""
     from accident_anticipation_ros.training.config import train_config_from_dict
-    from accident_anticipation_ros.training.trainer import Trainer
 
     ab = load_ablation(config)
     out = Path(out)
@@ -99,10 +117,9 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
     base_seed = train_config_from_dict(
         apply_overrides(base, [*ab.overrides, *extra], str(config)), str(config)
     ).train.seed
-    seed_list = list(dict.fromkeys(seeds or ab.seeds or [base_seed]))
     cache_dir = (base.get("cache") or {}).get("dir") or str(out / "cache")  # shared by all variants
-    rows = []
-    for seed in seed_list:
+    runs = []
+    for seed in dict.fromkeys(seeds or ab.seeds or [base_seed]):
         for name, items in variants.items():
             run_dir = out / name if seed == base_seed else out / f"seed{seed}" / name
             overrides = [*ab.overrides, *extra, *items, f"train.seed={seed}", f"name={name}",
@@ -111,21 +128,46 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
             cfg = train_config_from_dict(
                 apply_overrides(base, overrides, str(config)), f"{config} (variant {name}, seed {seed})"
             )
-            summary_path = run_dir / "summary.json"
-            summary = json.loads(summary_path.read_text()) if summary_path.is_file() else Trainer(cfg).fit()
-            split = ab.test_split or cfg.data.test_split
-            data = str(test_data or ab.test_data or cfg.data.root)
-            fmt = cfg.data.format if data == str(cfg.data.root) else "auto"
-            metrics, clips = scored(run_dir, summary["checkpoint"], data, split, fmt)
-            row = {"variant": name, "seed": seed, "overrides": list(items), "test": metrics, "val": summary["best"],
-                   "params": summary["params"], "train_wall_s": summary["wall_s"], "steps": summary["steps"],
-                   "test_data": data, "test_clips": clips}  # fmt: skip
-            rows.append(row)
-            (out / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
-            table = markdown_table(rows, split)
-            if len(seed_list) > 1:
-                table += "\n" + seed_summary_table(rows, split)
-            (out / "ablation.md").write_text(table)
+            runs.append(AblationRun(name, seed, items, run_dir, cfg))
+    return ab, runs
+
+
+def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = None, extra: list[str] = (),
+                 progress: bool = True, seeds: list[int] | None = None,
+                 test_data: str | Path | None = None, stream_data: str | Path | None = None) -> list[dict]:  # fmt: skip
+    """Train and evaluate every variant (once per seed); returns one row per run (also written to ``out``).
+
+    ``seeds``, ``test_data`` and ``stream_data`` override the ablation YAML's.
+    """
+    from accident_anticipation_ros.training.ablate_stream import check_drive, stream_scored, stream_summary
+    from accident_anticipation_ros.training.trainer import Trainer
+
+    ab, runs = plan_ablation(config, out, only, extra, progress, seeds)
+    out = Path(out)
+    drive = stream_data or ab.stream_data
+    drive = check_drive(drive) if drive else None  # before hours of training
+    several_seeds = len({run.seed for run in runs}) > 1
+    rows = []
+    for run in runs:
+        cfg, run_dir = run.config, run.run_dir
+        summary_path = run_dir / "summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else Trainer(cfg).fit()
+        split = ab.test_split or cfg.data.test_split
+        data = str(test_data or ab.test_data or cfg.data.root)
+        fmt = cfg.data.format if data == str(cfg.data.root) else "auto"
+        metrics, clips = scored(run_dir, summary["checkpoint"], data, split, fmt)
+        row = {"variant": run.variant, "seed": run.seed, "overrides": list(run.overrides), "test": metrics,
+               "val": summary["best"], "params": summary["params"], "train_wall_s": summary["wall_s"],
+               "steps": summary["steps"], "test_data": data, "test_clips": clips}  # fmt: skip
+        if drive is not None:
+            report = stream_scored(run_dir, summary["checkpoint"], drive)
+            row.update(stream=stream_summary(report), stream_data=str(drive), stream_report=report)
+        rows.append(row)
+        (out / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
+        table = markdown_table(rows, split)
+        if several_seeds:
+            table += "\n" + seed_summary_table(rows, split)
+        (out / "ablation.md").write_text(table)
     return rows
 
 
@@ -167,28 +209,39 @@ TABLE_KEYS = ("ap", "ap_maxprec", "mtta", "tta_r80", "mtta_toa")  # test metrics
 _PERCENT = {"ap", "ap_maxprec"}  # printed in %
 
 
-def _headers(split: str) -> str:
-    """Column titles of :data:`TABLE_KEYS`, named as in ``metrics.METRIC_LABELS``."""
+def _columns(rows: list[dict], split: str) -> list[tuple[str, str, str, float, int]]:
+    """``(block, key, title, scale, digits)`` of the tables: the test metrics of :data:`TABLE_KEYS` (named as
+    in ``metrics.METRIC_LABELS``), then ``ablate_stream.STREAM_COLUMNS`` where a row has them."""
     from accident_anticipation_ros.metrics import METRIC_LABELS
+    from accident_anticipation_ros.training.ablate_stream import STREAM_COLUMNS
 
-    return " | ".join(
-        f"{split} {METRIC_LABELS[k]}" if k in _PERCENT else METRIC_LABELS[k] for k in TABLE_KEYS
-    )
+    cols = [("test", k, f"{split} {METRIC_LABELS[k]}", 100, 1) if k in _PERCENT else
+            ("test", k, METRIC_LABELS[k], 1, 2) for k in TABLE_KEYS]  # fmt: skip
+    if any("stream" in r for r in rows):
+        cols += [("stream", k, title, scale, digits) for k, (title, scale, digits) in STREAM_COLUMNS.items()]
+    return cols
 
 
-def _cell(key: str, value: float) -> str:
-    return f"{100 * value:.1f}" if key in _PERCENT else f"{value:.2f}"
+def _values(runs: list[dict], block: str, key: str) -> list[float] | None:
+    """``run[block][key]`` of every run; None if a run lacks it."""
+    if not all(key in r.get(block, {}) for r in runs):
+        return None
+    return [r[block][key] for r in runs]
 
 
 def markdown_table(rows: list[dict], split: str) -> str:
     """The ablation as a markdown table, one row per run (test metrics; val AP for reference)."""
     seeds = len({r.get("seed") for r in rows}) > 1
+    cols = _columns(rows, split)
     lines = [
-        f"| variant |{' seed |' if seeds else ''} {_headers(split)} | params | val AP | train (s) |",
-        "|---|" + "---|" * (len(TABLE_KEYS) + 3 + seeds),
+        f"| variant |{' seed |' if seeds else ''} {' | '.join(c[2] for c in cols)} | params | val AP | train (s) |",
+        "|---|" + "---|" * (len(cols) + 3 + seeds),
     ]
     for r in rows:
-        cells = " | ".join(_cell(k, r["test"][k]) if k in r["test"] else "-" for k in TABLE_KEYS)
+        cells = " | ".join(
+            f"{scale * r[block][k]:.{digits}f}" if k in r.get(block, {}) else "-"
+            for block, k, _, scale, digits in cols
+        )
         seed = f" {r.get('seed')} |" if seeds else ""
         lines.append(
             f"| {r['variant']} |{seed} {cells} | {r['params'] / 1e6:.2f}M | {100 * r['val']['ap']:.1f} | "
@@ -206,16 +259,18 @@ def _mean_sd(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 
 def seed_summary_table(rows: list[dict], split: str) -> str:
     """Mean +- standard deviation over seeds per variant (sample std; n seeds in the last column)."""
-    lines = [f"| variant | {_headers(split)} | val AP | seeds |", "|---|" + "---|" * (len(TABLE_KEYS) + 2)]
+    cols = _columns(rows, split)
+    lines = [
+        f"| variant | {' | '.join(c[2] for c in cols)} | val AP | seeds |",
+        "|---|" + "---|" * (len(cols) + 2),
+    ]
     for name in dict.fromkeys(r["variant"] for r in rows):
         runs = [r for r in rows if r["variant"] == name]
-        cells = " | ".join(
-            _mean_sd([r["test"][k] for r in runs], *((100, 1) if k in _PERCENT else ()))
-            if all(k in r["test"] for r in runs)
-            else "-"
-            for k in TABLE_KEYS
-        )
+        cells = []
+        for block, k, _, scale, digits in cols:
+            values = _values(runs, block, k)
+            cells.append("-" if values is None else _mean_sd(values, scale, digits))
         lines.append(
-            f"| {name} | {cells} | {_mean_sd([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
+            f"| {name} | {' | '.join(cells)} | {_mean_sd([r['val']['ap'] for r in runs], 100, 1)} | {len(runs)} |"
         )
     return "\n".join(lines) + "\n"

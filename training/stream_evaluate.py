@@ -1,6 +1,7 @@
 """Streaming evaluation through the runtime's own ``StreamSession`` (ONNX Runtime, as the node runs it).
 
     report = evaluate_drive_stream("models/tsd-nano.onnx", "runs/drives/ccd-30min")
+    report = evaluate_drive_stream(StudentBackend(checkpoint), "runs/drives/ccd-30min")  # any student
     report = evaluate_clips_stream("models/tsd-nano.onnx", "runs/data/synth-ccd-128", split="test")
 
 One session (one recurrent state) runs over the whole stream with the node's default settings
@@ -186,24 +187,63 @@ def _frames(clips) -> Iterator[np.ndarray]:
         yield from clip.frames
 
 
-def evaluate_drive_stream(model: str | Path, root: str | Path, spec: WindowSpec | None = None, *,
-                          threads: int = 1, repeat: int = 1, fresh: bool = True) -> dict:  # fmt: skip
-    """Streaming report of an ONNX model over a drive folder (``synth --drive``), with risk-map truth."""
-    from accident_anticipation_ros.parameters import NodeParams
-    from accident_anticipation_ros.runtime.factory import create_backend
+def run_drive(backend, root: str | Path, spec: WindowSpec | None = None, *, repeat: int = 1,
+              fresh: bool = True) -> StreamOutputs:  # fmt: skip
+    """The per-frame outputs of ``backend`` over a drive folder (one session; each window fresh too)."""
     from accident_anticipation_ros.training.synth.drive_storage import iter_drive_clips
 
     root = Path(root)
-    record, cols, truth = _drive_truth(root)
-    windows = event_windows(truth, spec)
-    backend = create_backend(model, "onnxruntime", threads=threads)
-    outputs = run_stream(backend, _frames(iter_drive_clips(root)), truth.num_frames, truth.fps,
-                         windows.windows if fresh else (), repeat=repeat)  # fmt: skip
-    report = stream_report(outputs, truth, windows)
-    cell = map_cell_of_point(backend.info, record["height"], record["width"], NodeParams().preprocess)
-    report["map_truth"] = risk_map_truth(outputs, truth, cols["key_box"], cell, backend.info.risk_map_shape)
+    _, _, truth = _drive_truth(root)
+    windows = event_windows(truth, spec).windows if fresh else ()
+    return run_stream(backend, _frames(iter_drive_clips(root)), truth.num_frames, truth.fps, windows,
+                      repeat=repeat)  # fmt: skip
+
+
+def drive_report(outputs: StreamOutputs, root: str | Path, info, spec: WindowSpec | None = None,
+                 repeat: int = 1) -> dict:  # fmt: skip
+    """The streaming report of :func:`run_drive`'s outputs (``info``: the backend's ``ModelInfo``)."""
+    from accident_anticipation_ros.parameters import NodeParams
+
+    record, cols, truth = _drive_truth(Path(root))
+    report = stream_report(outputs, truth, event_windows(truth, spec))
+    cell = map_cell_of_point(info, record["height"], record["width"], NodeParams().preprocess)
+    report["map_truth"] = risk_map_truth(outputs, truth, cols["key_box"], cell, info.risk_map_shape)
     report["repeat"] = repeat
     return report
+
+
+def evaluate_drive_stream(model, root: str | Path, spec: WindowSpec | None = None, *, threads: int = 1,
+                          repeat: int = 1, fresh: bool = True) -> dict:  # fmt: skip
+    """Streaming report over a drive folder (``synth --drive``), with risk-map truth.
+
+    ``model``: an ONNX file (run by ONNX Runtime) or a loaded runtime ``Backend`` (e.g.
+    ``training.student_backend.StudentBackend`` for any trained student).
+    """
+    from accident_anticipation_ros.runtime.backend import Backend
+    from accident_anticipation_ros.runtime.factory import create_backend
+
+    backend = model if isinstance(model, Backend) else create_backend(model, "onnxruntime", threads=threads)
+    outputs = run_drive(backend, root, spec, repeat=repeat, fresh=fresh)
+    return drive_report(outputs, root, backend.info, spec, repeat)
+
+
+_OUTPUT_ARRAYS = ("probability", "probability_smoothed", "alert", "state_reset", "top_cell")
+
+
+def save_outputs(path: str | Path, outputs: StreamOutputs) -> Path:
+    """Keep :class:`StreamOutputs` as ``.npz`` (the fresh windows as ``fresh_<i>``)."""
+    arrays = {name: getattr(outputs, name) for name in _OUTPUT_ARRAYS}
+    arrays.update({f"fresh_{i}": v for i, v in outputs.fresh.items()}, steps=np.int64(outputs.steps))
+    with open(path, "wb") as f:  # np.savez would append ".npz" to a name without it
+        np.savez_compressed(f, **arrays)
+    return Path(path)
+
+
+def load_outputs(path: str | Path) -> StreamOutputs:
+    """Inverse of :func:`save_outputs`."""
+    with np.load(path, allow_pickle=False) as kept:
+        fresh = {int(k[len("fresh_") :]): kept[k] for k in kept.files if k.startswith("fresh_")}
+        return StreamOutputs(*(kept[n] for n in _OUTPUT_ARRAYS), fresh=fresh, steps=int(kept["steps"]))
 
 
 def clip_chain_truth(

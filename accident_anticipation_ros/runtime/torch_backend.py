@@ -35,16 +35,15 @@ class TorchBackend(Backend):
     ) -> None:
         import torch
 
-        from accident_anticipation_ros.model.checkpoint import checkpoint_semantics, load_checkpoint
+        from accident_anticipation_ros.model.checkpoint import checkpoint_semantics
         from accident_anticipation_ros.model.errors import ModelError
-        from accident_anticipation_ros.model.state import StudentState, state_names, state_shape
 
-        self._torch, self._state_cls = torch, StudentState
+        self._torch = torch
         if threads:
             torch.set_num_threads(int(threads))
         try:
             self.device = torch.device(device)
-            model, meta = load_checkpoint(path, device=self.device)
+            model, meta = self._load(path, self.device)
             semantics = checkpoint_semantics(meta, str(path))
         except (ModelError, RuntimeError) as exc:
             raise BackendError(f"{path}: cannot load checkpoint for the torch backend ({exc})") from exc
@@ -52,7 +51,6 @@ class TorchBackend(Backend):
             model.reparameterize()
         self.model = model.eval()
         cfg = meta["config"]
-        shape = state_shape(cfg, 1)
         check_semantics_dims(semantics, cfg.embed_dim, str(path))
         super().__init__(
             ModelInfo(
@@ -64,13 +62,28 @@ class TorchBackend(Backend):
                 std=tuple(float(v) for v in meta["std"]),  # type: ignore[arg-type]
                 fps=float(meta["fps"]),
                 config=cfg.to_dict(),
-                state_specs={name: tuple(shape) for name in state_names(cfg)},
+                state_specs=self._state_specs(model, cfg),
                 risk_map_shape=tuple(cfg.grid),  # type: ignore[arg-type]
                 embedding_dim=cfg.embed_dim,
                 semantics=semantics,
                 risk_map_trained=bool(meta.get("risk_map_trained", False)),
             )
         )
+
+    @staticmethod
+    def _load(path: str | Path, device: Any) -> tuple[Any, dict]:
+        """``(model, meta)`` of the checkpoint (a TSD student; subclasses load other students)."""
+        from accident_anticipation_ros.model.checkpoint import load_checkpoint
+
+        return load_checkpoint(path, device=device)
+
+    @staticmethod
+    def _state_specs(model: Any, cfg: Any) -> dict[str, tuple[int, ...]]:
+        """``{name: shape}`` of the batch-1 state of ``model`` (the ONNX naming)."""
+        from accident_anticipation_ros.model.state import state_names, state_shape
+
+        shape = tuple(state_shape(cfg, 1))
+        return {name: shape for name in state_names(cfg)}
 
     def describe(self) -> str:
         return f"torch {self._torch.__version__} on {self.device} ({self._torch.get_num_threads()} threads)"

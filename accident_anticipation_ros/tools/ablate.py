@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test-data", default=None, help="score on this dataset folder instead of the base config's"
     )
+    p.add_argument(
+        "--stream-data",
+        default=None,
+        metavar="DIR",
+        help="also score every run as one stream over this drive (synth --drive), e.g. "
+        "runs/streaming/drive-ccd-31min-s0",
+    )
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     return p
 
@@ -41,7 +48,7 @@ def _ablate(args: argparse.Namespace) -> int:
     only = [v.strip() for v in args.variants.split(",")] if args.variants else None
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
     rows = run_ablation(args.config, args.out, only, args.set, progress=not args.no_progress, seeds=seeds,
-                        test_data=args.test_data)  # fmt: skip
+                        test_data=args.test_data, stream_data=args.stream_data)  # fmt: skip
     if rows:
         print((args.out / "ablation.md").read_text(), end="")
     return 0
