@@ -35,8 +35,8 @@ def check_drive(root: str | Path) -> Path:
     root = Path(root)
     if not (root / DRIVE_INDEX).is_file():
         raise TrainingError(
-            f"stream_data {root}: no {DRIVE_INDEX}; render the drive first (`python benchmarks/streaming.py` "
-            "renders the benchmark's, or `accident-anticipation synth --drive --out DIR`)"
+            f"stream_data {root}: no {DRIVE_INDEX}; render the drive first with `accident-anticipation synth "
+            "--drive --out DIR` (the benchmark's: see configs/ablation_stream.yaml)"
         )
     return root
 
