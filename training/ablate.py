@@ -139,7 +139,12 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
 
     ``seeds``, ``test_data`` and ``stream_data`` override the ablation YAML's.
     """
-    from accident_anticipation_ros.training.ablate_stream import check_drive, stream_scored, stream_summary
+    from accident_anticipation_ros.training.ablate_stream import (
+        check_drive,
+        stream_legend,
+        stream_scored,
+        stream_summary,
+    )
     from accident_anticipation_ros.training.trainer import Trainer
 
     ab, runs = plan_ablation(config, out, only, extra, progress, seeds)
@@ -167,6 +172,8 @@ def run_ablation(config: str | Path, out: str | Path, only: list[str] | None = N
         table = markdown_table(rows, split)
         if several_seeds:
             table += "\n" + seed_summary_table(rows, split)
+        if drive is not None:
+            table += "\n" + stream_legend(drive)
         (out / "ablation.md").write_text(table)
     return rows
 

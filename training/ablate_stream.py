@@ -89,3 +89,14 @@ def stream_summary(report: dict) -> dict[str, float]:
         "lead_1.0": lead.get("1.0", nan),
         "map_top_cell": report["map_truth"]["top_cell_accuracy"],
     }
+
+
+def stream_legend(drive: str | Path) -> str:
+    """What the streaming columns of the tables mean (a markdown paragraph)."""
+    return (
+        f"Streaming columns: one session over the drive `{drive}` (node defaults, PyTorch student). stream AP /"
+        " fresh AP: event-window AP (UString protocol) with the state carried in / the same windows from a zero"
+        " state; alerts/h safe: alerts per hour of safe driving; alerted >=0.5 s / >=1 s: share of accidents"
+        " alerted that long before toa; map top cell: risk-map top cell on the colliding road user in the last"
+        " second before toa.\n"
+    )

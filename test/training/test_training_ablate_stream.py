@@ -59,7 +59,7 @@ def test_stream_ablation_scores_tsd_and_gru_runs_and_reuses_them(make_config, dr
         assert json.loads((out / row["variant"] / "best/tsd-test.json").read_text())["train"]["stateful"]
     table = (out / "ablation.md").read_text()
     assert all(title in table for title, _, _ in STREAM_COLUMNS.values())
-    assert "| gru |" in table and "| tsd |" in table
+    assert "| gru |" in table and "| tsd |" in table and f"drive `{drive}`" in table
     assert json.loads((out / "ablation.json").read_text())[1]["stream"] == rows[1]["stream"]
     kept = sorted((out / "gru").glob("stream-*.json"))
     assert len(kept) == 1 and kept[0].with_suffix(".npz").is_file()
