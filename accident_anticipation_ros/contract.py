@@ -3,15 +3,18 @@
 Written once here (standard library only) and imported by the export (``model/export.py``), the
 verifier, the signature check (``runtime/onnx_contract.py``) and every backend.
 
-The step graph runs one frame of batch 1 with an explicit recurrent state::
+The step graph runs one frame per batch row with an explicit recurrent state::
 
-    input   image             float32 [1, 3, H, W]  preprocessed RGB, (x / 255 - mean) / std
-            state_in.<name>   float32 [1, N, C]     recurrent state; all zeros is the reset state
-    output  risk_logit        float32 [1]           accident logit of the frame
-            tta               float32 [1]           predicted time to accident, seconds (>= 0)
-            risk_map          float32 [1, h, w]     per-token risk logits at stride 32
-            embedding         float32 [1, D]        vision-language embedding
-            state_out.<name>  float32 [1, N, C]     the next state: same names and shapes as state_in
+    input   image             float32 [B, 3, H, W]  preprocessed RGB, (x / 255 - mean) / std
+            state_in.<name>   float32 [B, N, C]     recurrent state; all zeros is the reset state
+    output  risk_logit        float32 [B]           accident logit of the frame
+            tta               float32 [B]           predicted time to accident, seconds (>= 0)
+            risk_map          float32 [B, h, w]     per-token risk logits at stride 32
+            embedding         float32 [B, D]        vision-language embedding
+            state_out.<name>  float32 [B, N, C]     the next state: same names and shapes as state_in
+
+``B`` is either the static 1 (older exports) or, on every input and output alike, the symbolic
+dimension :data:`BATCH_DIM` (a batch axis: one row per camera, rows independent of each other).
 
 State names are ``layer<i>.<field>`` for each RWKV layer ``i`` and each field of
 :data:`STATE_FIELDS`, in that order; ``N = h * w`` tokens, ``C`` the RWKV width. A runtime treats
@@ -56,6 +59,9 @@ EMBEDDING = "embedding"
 OUTPUTS = (RISK_LOGIT, TTA, RISK_MAP, EMBEDDING)  # in graph order, before the state outputs
 OUTPUT_RANKS = {RISK_LOGIT: 1, TTA: 1, RISK_MAP: 3, EMBEDDING: 2}  # including the batch axis
 
+BATCH_DIM = "batch"  # the symbolic first dimension of an export with a batch axis
+MAX_BATCH = 8  # the largest batch a runtime plans for (TensorRT optimisation profiles)
+
 STATE_IN = "state_in."
 STATE_OUT = "state_out."
 STATE_FIELDS = ("att_x", "att_aa", "att_bb", "att_pp", "ffn_x")  # per RWKV layer, in graph order
@@ -94,9 +100,9 @@ class ContractError(ValueError):
     """Metadata that breaks the contract; the message names the key."""
 
 
-def image_shape(height: int, width: int) -> tuple[int, int, int, int]:
-    """Shape of the ``image`` input: ``(1, 3, H, W)``."""
-    return 1, 3, int(height), int(width)
+def image_shape(height: int, width: int, batch: int = 1) -> tuple[int, int, int, int]:
+    """Shape of the ``image`` input: ``(batch, 3, H, W)``."""
+    return int(batch), 3, int(height), int(width)
 
 
 def state_name(layer: int, field: str) -> str:

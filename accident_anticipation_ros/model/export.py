@@ -1,12 +1,15 @@
-"""Export the student's STEP graph (one frame, batch 1, explicit state) to ONNX, then verify it.
+"""Export the student's STEP graph (one frame per stream, explicit state) to ONNX, then verify it.
 
 The library of ``accident-anticipation export --checkpoint CKPT --out model.onnx``.
 
-The graph (see :mod:`accident_anticipation_ros.contract`): input ``image`` ``[1, 3, H, W]`` and ``state_in.<name>``; outputs
-``risk_logit`` ``[1]``, ``tta`` ``[1]``, ``risk_map`` ``[1, h, w]``, ``embedding`` ``[1, D]`` and
-``state_out.<name>``. All-zeros states are the reset state. After export the graph is checked with
-``onnx.checker`` and run with ONNX Runtime over several frames with a carried, non-zero state;
-export fails if any output or state differs from PyTorch by more than ``tolerance`` (relative).
+The graph (see :mod:`accident_anticipation_ros.contract`): input ``image`` ``[B, 3, H, W]`` and
+``state_in.<name>``; outputs ``risk_logit`` ``[B]``, ``tta`` ``[B]``, ``risk_map`` ``[B, h, w]``,
+``embedding`` ``[B, D]`` and ``state_out.<name>``, where ``B`` is the batch axis ``"batch"`` (one row
+per camera; ``batch_axis=False`` exports the static batch 1 of older files). All-zeros states are
+the reset state. After export the graph is checked with ``onnx.checker`` and run with ONNX Runtime
+over several frames with a carried, non-zero state, and (with a batch axis) on a batch of 3 rows
+against three batch-1 PyTorch steps; export fails if any output or state differs from PyTorch by
+more than ``tolerance`` (relative).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 import torch.nn as nn
 
 from accident_anticipation_ros.contract import (
+    BATCH_DIM,
     IMAGE,
     OUTPUTS,
     STATE_IN,
@@ -70,6 +74,7 @@ class ExportReport:
     max_rel_error: float  # max over outputs, states and frames of max|onnx - torch| / max|torch|
     per_output: dict[str, float]
     float16_initializers: int = 0  # weights stored as float16 (losslessly) with ``float16_storage``
+    batch_axis: bool = False  # the first dimension is the symbolic "batch"
 
 
 def rel_error(actual: np.ndarray | torch.Tensor, reference: np.ndarray | torch.Tensor) -> float:
@@ -111,11 +116,15 @@ def onnx_metadata(
     )
 
 
-def _torch_export(graph: StepGraph, path: Path, opset: int) -> None:
+def _torch_export(graph: StepGraph, path: Path, opset: int, batch_axis: bool = True) -> None:
     cfg = graph.model.cfg
     names = state_names(cfg)
-    image = torch.zeros(1, 3, *cfg.image_size)
-    state = tuple(t for t in graph.model.init_state(1, "cpu").flatten().values())
+    batch = 2 if batch_axis else 1  # traced with 2 rows, so that no size-1 dimension is baked in
+    image = torch.zeros(batch, 3, *cfg.image_size)
+    state = tuple(t for t in graph.model.init_state(batch, "cpu").flatten().values())
+    input_names = [IMAGE] + [STATE_IN + n for n in names]
+    output_names = list(OUTPUTS) + [STATE_OUT + n for n in names]
+    dynamic = {n: {0: BATCH_DIM} for n in input_names + output_names} if batch_axis else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
         torch.onnx.export(
@@ -124,19 +133,47 @@ def _torch_export(graph: StepGraph, path: Path, opset: int) -> None:
             str(path),
             dynamo=False,
             opset_version=opset,
-            input_names=[IMAGE] + [STATE_IN + n for n in names],
-            output_names=list(OUTPUTS) + [STATE_OUT + n for n in names],
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic,
             do_constant_folding=True,
         )
 
 
+def _declare_shapes(proto, graph: StepGraph, batch_axis: bool) -> None:
+    """Write every output's shape into the graph: ``[batch, *static]`` (the exporter leaves the
+    dimensions behind a dynamic batch symbolic) or the static batch-1 shape."""
+    cfg = graph.model.cfg
+    with torch.no_grad():
+        image = torch.zeros(1, 3, *cfg.image_size)
+        outputs = graph(image, *graph.model.init_state(1, "cpu").flatten().values())
+    shapes = dict(zip(list(OUTPUTS) + [STATE_OUT + n for n in graph.names], outputs, strict=True))
+    for value in proto.graph.output:
+        dims = value.type.tensor_type.shape.dim
+        shape = list(shapes[value.name].shape)
+        del dims[:]
+        for i, size in enumerate(shape):
+            dim = dims.add()
+            if i == 0 and batch_axis:
+                dim.dim_param = BATCH_DIM
+            else:
+                dim.dim_value = int(size)
+
+
 def verify_onnx(
-    path: str | os.PathLike, model: TSDStudent, frames: int = 8, seed: int = 0, threads: int = 0
+    path: str | os.PathLike,
+    model: TSDStudent,
+    frames: int = 8,
+    seed: int = 0,
+    threads: int = 0,
+    batch: int = 0,
 ) -> dict[str, float]:
     """Run the ONNX step graph and ``model.step`` over ``frames`` random frames with a carried state.
 
-    The state starts random and non-zero (as after some frames). Returns the relative error per
-    output and per state name: max abs difference over all frames / max abs PyTorch value over all
+    The state starts random and non-zero (as after some frames). With ``batch`` > 1, one more ONNX
+    call runs ``batch`` rows (random frames and states) and each row is compared with a batch-1
+    PyTorch step of its own (the graph's rows must not mix). Returns the relative error per output
+    and per state name: max abs difference over all frames / max abs PyTorch value over all
     frames (a per-frame ratio would blow up on a scalar output that happens to be near zero).
     """
     import onnxruntime as ort
@@ -169,6 +206,28 @@ def verify_onnx(
             diff[name] = max(diff.get(name, 0.0), d)
             scale[name] = max(scale.get(name, 0.0), float(np.abs(b).max(initial=0.0)))
         flat = {STATE_IN + k.removeprefix(STATE_OUT): got[k] for k in got if k.startswith(STATE_OUT)}
+    if batch > 1:
+        states = [random_state(cfg, 1, gen) for _ in range(batch)]
+        images = torch.randn(batch, 3, *cfg.image_size, generator=gen)
+        feed = {IMAGE: images.numpy()}
+        for name in states[0].flatten():
+            feed[STATE_IN + name] = np.concatenate([s.flatten()[name].numpy() for s in states])
+        got = dict(zip(out_names, session.run(out_names, feed), strict=True))
+        for i, state in enumerate(states):
+            with torch.no_grad():
+                ref, new = model.step(images[i : i + 1], state)
+            reference = {name: getattr(ref, name) for name in OUTPUTS}
+            reference.update({STATE_OUT + k: v for k, v in new.flatten().items()})
+            for name, value in reference.items():
+                a, b = np.asarray(got[name][i : i + 1], np.float64), value.numpy().astype(np.float64)
+                if a.shape != b.shape:
+                    raise ExportError(
+                        f"{path}: batched output {name!r} row has shape {a.shape}, PyTorch {b.shape}"
+                    )
+                finite = np.isfinite(a).all() and np.isfinite(b).all()
+                d = float(np.abs(a - b).max(initial=0.0)) if finite else float("inf")
+                diff[name] = max(diff.get(name, 0.0), d)
+                scale[name] = max(scale.get(name, 0.0), float(np.abs(b).max(initial=0.0)))
     return {name: diff[name] / max(scale[name], 1e-12) for name in diff}
 
 
@@ -187,6 +246,7 @@ def export_onnx(
     float16_storage: bool = False,
     semantics: ModelSemantics | None = None,
     risk_map_trained: bool | None = None,
+    batch_axis: bool = True,
 ) -> ExportReport:
     """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
 
@@ -208,6 +268,8 @@ def export_onnx(
             ``model_hash``); default: those stored in the checkpoint's JSON, if any.
         risk_map_trained: ``aar.risk_map_trained``; default: the checkpoint JSON's
             ``risk_map_trained`` (the trainer writes it: true when a risk-map loss ran; absent: False).
+        batch_axis: Export the first dimension as the symbolic ``"batch"`` (several cameras in one
+            call); False: the static batch 1 of older exports.
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance
@@ -239,8 +301,9 @@ def export_onnx(
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _torch_export(StepGraph(deployed), path, opset)
+        _torch_export(StepGraph(deployed), path, opset, batch_axis)
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
+        _declare_shapes(proto, StepGraph(deployed), batch_axis)
         converted = store_exact_float16(proto).converted if float16_storage else 0
         props = onnx_metadata(deployed, model_hash, fps, mean, std, semantics, bool(risk_map_trained))
         for key, value in props.items():
@@ -252,7 +315,8 @@ def export_onnx(
         path.unlink(missing_ok=True)
         raise ExportError(f"{path}: ONNX export failed: {type(err).__name__}: {err}") from err
 
-    errors = verify_onnx(path, deployed, frames, threads=threads) if frames > 0 else {}
+    batch = 3 if batch_axis else 0
+    errors = verify_onnx(path, deployed, frames, threads=threads, batch=batch) if frames > 0 else {}
     worst = max(errors.values(), default=0.0)
     if worst > tolerance:
         path.unlink(missing_ok=True)
@@ -261,4 +325,6 @@ def export_onnx(
             f"{path}: ONNX Runtime differs from PyTorch by {worst:.2e} > {tolerance:.0e} (relative) in {bad}; "
             "file removed"
         )
-    return ExportReport(path, deployed.cfg.name, model_hash, opset, frames, worst, errors, converted)
+    return ExportReport(
+        path, deployed.cfg.name, model_hash, opset, frames, worst, errors, converted, batch_axis
+    )

@@ -167,14 +167,15 @@ class HeadNorm(nn.Module):
     def __init__(self, dim: int, num_heads: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.num_heads = num_heads
+        self.head_dim = dim // num_heads  # a Python int: the ONNX export keeps a dynamic batch axis
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
         self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        x = x.reshape(*shape[:-1], self.num_heads, shape[-1] // self.num_heads)
-        x = F.layer_norm(x, x.shape[-1:], eps=self.eps).reshape(shape)
+        x = x.reshape(*shape[:-1], self.num_heads, self.head_dim)
+        x = F.layer_norm(x, (self.head_dim,), eps=self.eps).reshape(shape)
         return x * self.weight + self.bias
 
 

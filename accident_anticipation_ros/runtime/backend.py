@@ -8,12 +8,19 @@ binding) or the model's own state (torch). ``init_state()`` returns the all-zero
     backend = create_backend("models/tsd-nano.onnx")  # runtime.factory: TensorRT > ONNX Runtime > torch
     state = backend.init_state()
     out, state = backend.step(image, state)           # image: (1, 3, H, W) float32
+    outs, states = backend.step_batch([img_a, img_b], [state_a, state_b])  # several streams, one call
+
+``step_batch`` runs one frame of each of several streams (cameras): each stream keeps its own state
+(one batch row), and row ``i`` of the result is what ``step(images[i], states[i])`` gives. Backends
+whose model has a batch axis (``ModelInfo.batch_axis``) run the rows in one call; the default
+implementation, and any backend on a batch-1 export, steps them one by one.
 """
 
 from __future__ import annotations
 
 import abc
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,6 +58,9 @@ class ModelInfo:
         embedding_dim: Size D of the vision-language embedding.
         semantics: Training domain, causes and domain statistics (verified against ``model_hash``
             when read); None for a model without them.
+        risk_map_trained: Whether a loss trained the risk-map head.
+        batch_axis: The model takes a batch of frames (one row per stream) in one call; False for
+            a batch-1 export (``step_batch`` then steps the rows one by one).
     """
 
     model_name: str
@@ -66,6 +76,7 @@ class ModelInfo:
     embedding_dim: int = 0
     semantics: ModelSemantics | None = field(default=None, hash=False, repr=False)
     risk_map_trained: bool = False
+    batch_axis: bool = False
 
     def to_json(self) -> dict:
         """A JSON-serialisable dict (inverse of :meth:`from_json`); semantics as text and sha256."""
@@ -102,6 +113,7 @@ class ModelInfo:
                 embedding_dim=int(data["embedding_dim"]),
                 semantics=semantics,
                 risk_map_trained=bool(data.get("risk_map_trained", False)),
+                batch_axis=bool(data.get("batch_axis", False)),
             )
         except ContractError as exc:
             raise BackendError(f"{source}: {exc}") from exc
@@ -174,6 +186,33 @@ class Backend(abc.ABC):
             The frame's outputs and the state to pass with the next frame. A backend may reuse the
             buffers of the state it was given: pass each state to ``step`` once.
         """
+
+    @property
+    def batched(self) -> bool:
+        """Whether :meth:`step_batch` runs several streams in one model call (else one by one)."""
+        return False
+
+    def step_batch(
+        self, images: Sequence[np.ndarray], states: Sequence[State]
+    ) -> tuple[list[StepOutput], list[State]]:
+        """Run one frame of each of several streams: row ``i`` is ``step(images[i], states[i])``.
+
+        Args:
+            images: ``(1, 3, H, W)`` float32 frames, one per stream.
+            states: The streams' states, in the same order (each passed once, as to ``step``).
+
+        Returns:
+            The outputs and the next states, in the order of ``images``. This default steps the
+            rows one by one; a backend with :attr:`batched` runs them in one call.
+        """
+        if len(images) != len(states):
+            raise ValueError(f"step_batch: {len(images)} images but {len(states)} states")
+        outputs, new_states = [], []
+        for image, state in zip(images, states, strict=True):
+            out, new = self.step(image, state)
+            outputs.append(out)
+            new_states.append(new)
+        return outputs, new_states
 
     def describe(self) -> str:
         """One line for logs: backend and device details."""

@@ -18,7 +18,8 @@ from accident_anticipation_ros.runtime.backend import Backend, State, StepOutput
 
 
 class DelayedBackend(Backend):
-    """``inner`` with ``delay_ms`` of sleep before each ``step`` (``init_state``, ``close`` delegate)."""
+    """``inner`` with ``delay_ms`` of sleep before each ``step`` and each ``step_batch`` call
+    (``init_state``, ``close`` delegate)."""
 
     def __init__(self, inner: Backend, delay_ms: float) -> None:
         if not (math.isfinite(delay_ms) and delay_ms >= 0):
@@ -37,6 +38,14 @@ class DelayedBackend(Backend):
     def step(self, image: np.ndarray, state: State) -> tuple[StepOutput, State]:
         time.sleep(self.delay_s)
         return self.inner.step(image, state)
+
+    @property
+    def batched(self) -> bool:
+        return self.inner.batched
+
+    def step_batch(self, images, states):
+        time.sleep(self.delay_s)  # one delay per model call
+        return self.inner.step_batch(images, states)
 
     def describe(self) -> str:
         return f"{self.inner.describe()} + {self.delay_s * 1e3:g} ms step delay (testing)"

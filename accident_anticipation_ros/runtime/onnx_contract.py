@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accident_anticipation_ros.contract import (
+    BATCH_DIM,
     EMBEDDING,
     IMAGE,
     OUTPUT_RANKS,
@@ -37,6 +38,9 @@ def _static(shape: Shape) -> bool:
 def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
     """Check a signature against the contract and build the :class:`ModelInfo`.
 
+    Every input and output has the same first dimension: 1, or :data:`BATCH_DIM` (a batch axis:
+    ``ModelInfo.batch_axis``; the state specs are then those of one row, batch 1).
+
     Raises:
         BackendError: naming ``source`` and the missing or malformed input, output or metadata key.
     """
@@ -49,21 +53,39 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
     image = sig.inputs.get(IMAGE)
     if image is None:
         raise BackendError(f"{source}: ONNX input {IMAGE!r} is missing (inputs: {sorted(sig.inputs)})")
-    if image != ("float32", image_shape(height, width)):
+    batch_axis = bool(image[1]) and image[1][0] == BATCH_DIM
+    if image != ("float32", image_shape(height, width)) and not (
+        batch_axis and image == ("float32", (BATCH_DIM, *image_shape(height, width)[1:]))
+    ):
         raise BackendError(
             f"{source}: ONNX input {IMAGE!r} must be float32 {list(image_shape(height, width))} "
-            f"(from aar.input_*), got {_fmt(image)}"
+            f"or with a first dimension {BATCH_DIM!r} (from aar.input_*), got {_fmt(image)}"
         )
+    first = BATCH_DIM if batch_axis else 1
+
+    def row(spec: tuple[str, Shape]) -> tuple[str, Shape] | None:
+        """``spec`` with its batch dimension replaced by 1, or None if that dimension is not ``first``."""
+        shape = spec[1]
+        if not shape or shape[0] != first:
+            return None
+        return spec[0], (1, *shape[1:])
+
+    outputs = {}
     for name, rank in OUTPUT_RANKS.items():
         spec = sig.outputs.get(name)
         if spec is None:
             raise BackendError(f"{source}: ONNX output {name!r} is missing (outputs: {sorted(sig.outputs)})")
-        shape = spec[1]
+        one = row(spec)
+        shape = one[1] if one else ()
         ok_rank = len(shape) == rank or (rank == 1 and len(shape) == 2)  # a scalar may come as [1, 1]
-        if spec[0] != "float32" or not ok_rank or not _static(shape) or shape[0] != 1:
-            raise BackendError(f"{source}: ONNX output {name!r} has unexpected type/shape {_fmt(spec)}")
+        if one is None or spec[0] != "float32" or not ok_rank or not _static(shape):
+            raise BackendError(
+                f"{source}: ONNX output {name!r} has unexpected type/shape {_fmt(spec)} (first dimension "
+                f"{first!r} like {IMAGE!r})"
+            )
+        outputs[name] = one
     for name in (n for n, rank in OUTPUT_RANKS.items() if rank == 1):
-        if sig.outputs[name][1] not in ((1,), (1, 1)):
+        if outputs[name][1] not in ((1,), (1, 1)):
             raise BackendError(f"{source}: ONNX output {name!r} must be [1], got {_fmt(sig.outputs[name])}")
 
     state_specs: dict[str, tuple[int, ...]] = {}
@@ -78,18 +100,19 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         out = sig.outputs.get(STATE_OUT + key)
         if out is None:
             raise BackendError(f"{source}: state input {name!r} has no output '{STATE_OUT}{key}'")
-        if spec[0] != "float32" or not _static(spec[1]) or out != spec:
+        one = row(spec)
+        if one is None or spec[0] != "float32" or not _static(one[1]) or out != spec:
             raise BackendError(
-                f"{source}: state {key!r} must be float32 with one static shape in and out; "
-                f"got in {_fmt(spec)}, out {_fmt(out)}"
+                f"{source}: state {key!r} must be float32 with one static shape in and out (first "
+                f"dimension {first!r} like {IMAGE!r}); got in {_fmt(spec)}, out {_fmt(out)}"
             )
-        state_specs[key] = tuple(int(d) for d in spec[1])
+        state_specs[key] = tuple(int(d) for d in one[1])
     orphans = [n for n in sig.outputs if n.startswith(STATE_OUT) and n[len(STATE_OUT) :] not in state_specs]
     if orphans:
         raise BackendError(f"{source}: state outputs {orphans} have no matching '{STATE_IN}*' input")
 
-    risk_map = sig.outputs[RISK_MAP][1]
-    check_semantics_dims(meta.semantics, int(sig.outputs[EMBEDDING][1][1]), source)
+    risk_map = outputs[RISK_MAP][1]
+    check_semantics_dims(meta.semantics, int(outputs[EMBEDDING][1][1]), source)
     return ModelInfo(
         model_name=meta.model_name,
         model_hash=meta.model_hash,
@@ -101,9 +124,10 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         config=meta.config,
         state_specs=state_specs,
         risk_map_shape=(int(risk_map[1]), int(risk_map[2])),
-        embedding_dim=int(sig.outputs[EMBEDDING][1][1]),
+        embedding_dim=int(outputs[EMBEDDING][1][1]),
         semantics=meta.semantics,
         risk_map_trained=meta.risk_map_trained,
+        batch_axis=batch_axis,
     )
 
 

@@ -7,6 +7,10 @@ Two ways to run, same results:
 * IO binding (default with a GPU execution provider): the state lives in two preallocated sets of
   device OrtValues used in turn (ping-pong), so it never leaves the device between frames; the
   small per-frame outputs are bound to preallocated host arrays.
+
+``step_batch`` on an export with a batch axis (plain ``session.run``) stacks the streams' images and
+state rows into one call and hands each stream its own rows back (views of the batch outputs); on a
+batch-1 export, or with IO binding, it steps the streams one by one.
 """
 
 from __future__ import annotations
@@ -129,13 +133,23 @@ class OnnxRuntimeBackend(Backend):
     def _output_shape(self, name: str) -> tuple[int, ...]:
         for out in self.session.get_outputs():
             if out.name == name:
-                return tuple(out.shape)
+                return (1, *out.shape[1:])  # one row (an export with a batch axis names the first dimension)
         raise BackendError(f"{self.info.model_name}: ONNX output {name!r} missing")  # checked on load
+
+    @property
+    def batched(self) -> bool:
+        return self.info.batch_axis and not self.io_binding
 
     def describe(self) -> str:
         mode = "io-binding" if self.io_binding else "run"
         spin = "spinning" if self.allow_spinning else "no spinning"
-        return f"onnxruntime {self.providers[0]} ({self.threads} threads, {mode}, {spin})"
+        if self.batched:
+            batch = "batched streams"
+        elif self.info.batch_axis:
+            batch = "streams one by one with io-binding"
+        else:
+            batch = "batch-1 export: streams one by one"
+        return f"onnxruntime {self.providers[0]} ({self.threads} threads, {mode}, {spin}, {batch})"
 
     def init_state(self):
         specs = self.info.state_specs
@@ -165,6 +179,29 @@ class OnnxRuntimeBackend(Backend):
         risk_logit, tta, risk_map, embedding = results[:4]
         new_state = dict(zip(self._state_names, results[4:], strict=True))
         return _output(risk_logit, tta, risk_map, embedding), new_state
+
+    def step_batch(self, images, states):
+        if not self.batched or len(images) < 2:
+            return super().step_batch(images, states)
+        if len(images) != len(states):
+            raise ValueError(f"step_batch: {len(images)} images but {len(states)} states")
+        for image in images:
+            self.check_image(image)
+        feed = {IMAGE: np.concatenate(images)}  # (B, 3, H, W)
+        for name in self._state_names:  # (B, N, C): row i is stream i's state
+            feed[STATE_IN + name] = np.concatenate([state[name] for state in states])
+        results = self.session.run(self._output_names, feed)
+        risk_logit, tta, risk_map, embedding = results[:4]
+        rows = range(len(images))
+        outputs = [
+            _output(risk_logit[i : i + 1], tta[i : i + 1], risk_map[i : i + 1], embedding[i : i + 1])
+            for i in rows
+        ]
+        new_states = [
+            {name: value[i : i + 1] for name, value in zip(self._state_names, results[4:], strict=True)}
+            for i in rows
+        ]
+        return outputs, new_states
 
     def _step_bound(self, image: np.ndarray, state: _BoundState):
         if not isinstance(state, _BoundState):

@@ -15,7 +15,11 @@ What it does:
 * binds I/O by name (``set_tensor_address``, ``execute_async_v3``) and keeps the state on the device
   in two buffer sets used in turn (ping-pong): ``state_out`` of frame t is ``state_in`` of frame t+1
   by swapping addresses, with no host copy of the state between frames; a reset is a
-  ``cudaMemsetAsync`` to zero. Per frame only the image goes up and the small outputs come down.
+  ``cudaMemsetAsync`` to zero. Per frame only the image goes up and the small outputs come down;
+* with an export that has a batch axis (an engine with a batch-1..MAX_BATCH profile, see
+  :func:`.trt_build.profile_shapes`), ``step_batch`` runs several streams in one
+  ``execute_async_v3``: each stream's state rows are copied device-to-device into a staging batch
+  and back (each stream keeps its own ping-pong buffers), the images go up as one block.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 from accident_anticipation_ros.contract import (
     EMBEDDING,
     IMAGE,
+    MAX_BATCH,
     OUTPUTS,
     RISK_LOGIT,
     RISK_MAP,
@@ -220,20 +225,33 @@ class TensorRTBackend(Backend):
                 "pass the ONNX export instead"
             )
         self.context = self.engine.create_execution_context()
+        self._dynamic = self._shape(IMAGE)[0] < 0  # an engine with a batch profile
+        self._rows = MAX_BATCH if self._dynamic else 1
         self._check_engine_io()
         self._stream = call(rt.cudaStreamCreate(), "cudaStreamCreate")
         h, w = info.risk_map_shape
+        rows = self._rows
         host_shapes = {
-            IMAGE: image_shape(info.input_height, info.input_width),
-            RISK_LOGIT: self._shape(RISK_LOGIT),
-            TTA: self._shape(TTA),
-            RISK_MAP: (1, h, w),
-            EMBEDDING: (1, info.embedding_dim),
+            IMAGE: image_shape(info.input_height, info.input_width, rows),
+            RISK_LOGIT: (rows, *self._shape(RISK_LOGIT)[1:]),
+            TTA: (rows, *self._shape(TTA)[1:]),
+            RISK_MAP: (rows, h, w),
+            EMBEDDING: (rows, info.embedding_dim),
         }
         self._host = {name: _PinnedArray(shape) for name, shape in host_shapes.items()}
         self._dev = {name: _DeviceBuffer(self._host[name].nbytes) for name in host_shapes}
         for name, buf in self._dev.items():
             self._set_address(name, buf.ptr)
+        # Staging batches of the state for step_batch: rows of every stream, in and out.
+        self._staging = (
+            tuple(
+                {n: _DeviceBuffer(int(np.prod(shape)) * 4 * rows) for n, shape in info.state_specs.items()}
+                for _ in range(2)
+            )
+            if self._dynamic
+            else None
+        )
+        self._batch = 0  # the batch the context's input shapes are set to
         self._states: weakref.WeakSet[TensorRTState] = weakref.WeakSet()
 
     def _build(self, onnx_path: Path, plan: Path, info: ModelInfo, workspace_mb: int) -> None:
@@ -258,19 +276,38 @@ class TensorRTBackend(Backend):
                 raise BackendError(
                     f"{self.plan}: engine tensor {name!r} is {self.engine.get_tensor_dtype(name)}, expected float32"
                 )
+        first = -1 if self._dynamic else 1
         for key, shape in self.info.state_specs.items():
             for name in (STATE_IN + key, STATE_OUT + key):
-                if self._shape(name) != tuple(shape):
+                if self._shape(name) != (first, *tuple(shape)[1:]):
                     raise BackendError(
                         f"{self.plan}: engine tensor {name!r} has shape {self._shape(name)}, expected {shape}"
+                        + (" with a dynamic batch" if self._dynamic else "")
                     )
 
     def _set_address(self, name: str, ptr: int) -> None:
         if not self.context.set_tensor_address(name, ptr):
             raise BackendError(f"TensorRT rejected the device address of tensor {name!r}")
 
+    def _set_batch(self, batch: int) -> None:
+        """Set the input shapes of a dynamic engine to ``batch`` rows (no-op when already set)."""
+        if not self._dynamic or batch == self._batch:
+            return
+        info = self.info
+        shapes = {IMAGE: image_shape(info.input_height, info.input_width, batch)}
+        shapes.update({STATE_IN + n: (batch, *shape[1:]) for n, shape in info.state_specs.items()})
+        for name, shape in shapes.items():
+            if not self.context.set_input_shape(name, shape):
+                raise BackendError(f"TensorRT rejected the shape {list(shape)} of input {name!r}")
+        self._batch = batch
+
+    @property
+    def batched(self) -> bool:
+        return self._dynamic
+
     def describe(self) -> str:
-        return f"tensorrt {self._trt.__version__} {self.precision} on {self.gpu} ({self.plan.name})"
+        batch = f"batches 1..{MAX_BATCH}" if self._dynamic else "batch-1 engine: streams one by one"
+        return f"tensorrt {self._trt.__version__} {self.precision} on {self.gpu} ({self.plan.name}, {batch})"
 
     def init_state(self) -> TensorRTState:
         state = TensorRTState(self.info.state_specs)
@@ -295,15 +332,16 @@ class TensorRTBackend(Backend):
         h2d = rt.cudaMemcpyKind.cudaMemcpyHostToDevice
         d2h = rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
         with self._lock:
+            self._set_batch(1)
             src, dst = state.sets[state.current], state.sets[1 - state.current]
             for name in self.info.state_specs:  # ping-pong: swap addresses, never copy the state
                 self._set_address(STATE_IN + name, src[name].ptr)
                 self._set_address(STATE_OUT + name, dst[name].ptr)
             host_image = self._host[IMAGE]
-            np.copyto(host_image.array, image)
+            np.copyto(host_image.array[:1], image)
             call(
                 rt.cudaMemcpyAsync(
-                    self._dev[IMAGE].ptr, host_image.ptr, host_image.nbytes, h2d, self._stream
+                    self._dev[IMAGE].ptr, host_image.ptr, host_image.nbytes // self._rows, h2d, self._stream
                 ),
                 "cudaMemcpyAsync(image)",
             )
@@ -312,7 +350,9 @@ class TensorRTBackend(Backend):
             for name in OUTPUTS:
                 host = self._host[name]
                 call(
-                    rt.cudaMemcpyAsync(host.ptr, self._dev[name].ptr, host.nbytes, d2h, self._stream),
+                    rt.cudaMemcpyAsync(
+                        host.ptr, self._dev[name].ptr, host.nbytes // self._rows, d2h, self._stream
+                    ),
                     f"cudaMemcpyAsync({name})",
                 )
             call(rt.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
@@ -326,6 +366,97 @@ class TensorRTBackend(Backend):
             )
         return result, state
 
+    def step_batch(self, images, states):
+        """Several streams in one ``execute_async_v3`` (chunks of ``MAX_BATCH``); UNVERIFIED."""
+        if len(images) != len(states):
+            raise ValueError(f"step_batch: {len(images)} images but {len(states)} states")
+        if not self._dynamic or len(images) < 2:
+            return super().step_batch(images, states)
+        outputs: list[StepOutput] = []
+        for start in range(0, len(images), self._rows):
+            outputs += self._run_batch(images[start : start + self._rows], states[start : start + self._rows])
+        return outputs, list(states)
+
+    def _run_batch(self, images, states) -> list[StepOutput]:
+        for image in images:
+            self.check_image(image)
+        for state in states:
+            if not isinstance(state, TensorRTState):
+                raise ValueError("state was not created by this TensorRT backend's init_state()")
+        rt = cudart()
+        kinds = rt.cudaMemcpyKind
+        batch = len(images)
+        specs = self.info.state_specs
+        with self._lock:
+            self._set_batch(batch)
+            stage_in, stage_out = self._staging
+            for name, shape in specs.items():
+                row = int(np.prod(shape)) * 4
+                for i, state in enumerate(states):  # each stream's rows into the staging batch
+                    call(
+                        rt.cudaMemcpyAsync(
+                            stage_in[name].ptr + i * row,
+                            state.sets[state.current][name].ptr,
+                            row,
+                            kinds.cudaMemcpyDeviceToDevice,
+                            self._stream,
+                        ),
+                        "cudaMemcpyAsync(state rows in)",
+                    )
+                self._set_address(STATE_IN + name, stage_in[name].ptr)
+                self._set_address(STATE_OUT + name, stage_out[name].ptr)
+            host_image = self._host[IMAGE]
+            np.copyto(host_image.array[:batch], np.concatenate(images))
+            nbytes = host_image.nbytes // self._rows * batch
+            call(
+                rt.cudaMemcpyAsync(
+                    self._dev[IMAGE].ptr, host_image.ptr, nbytes, kinds.cudaMemcpyHostToDevice, self._stream
+                ),
+                "cudaMemcpyAsync(images)",
+            )
+            if not self.context.execute_async_v3(int(self._stream)):
+                raise BackendError(
+                    f"{self.info.model_name}: TensorRT execute_async_v3 failed (batch {batch})"
+                )
+            for name, shape in specs.items():
+                row = int(np.prod(shape)) * 4
+                for i, state in enumerate(states):  # rows back into each stream's other buffer set
+                    call(
+                        rt.cudaMemcpyAsync(
+                            state.sets[1 - state.current][name].ptr,
+                            stage_out[name].ptr + i * row,
+                            row,
+                            kinds.cudaMemcpyDeviceToDevice,
+                            self._stream,
+                        ),
+                        "cudaMemcpyAsync(state rows out)",
+                    )
+            for name in OUTPUTS:
+                host = self._host[name]
+                call(
+                    rt.cudaMemcpyAsync(
+                        host.ptr,
+                        self._dev[name].ptr,
+                        host.nbytes // self._rows * batch,
+                        kinds.cudaMemcpyDeviceToHost,
+                        self._stream,
+                    ),
+                    f"cudaMemcpyAsync({name})",
+                )
+            call(rt.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
+            for state in states:
+                state.current = 1 - state.current
+            out = {name: self._host[name].array for name in OUTPUTS}
+            return [
+                StepOutput(
+                    risk_logit=float(out[RISK_LOGIT][i].reshape(-1)[0]),
+                    tta=float(out[TTA][i].reshape(-1)[0]),
+                    risk_map=out[RISK_MAP][i].copy(),
+                    embedding=out[EMBEDDING][i].reshape(-1).copy(),
+                )
+                for i in range(batch)
+            ]
+
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # at interpreter shutdown cuda-python may be gone
             self.close()
@@ -335,7 +466,8 @@ class TensorRTBackend(Backend):
         for state in list(self._states):
             state.free()
         self._states.clear()
-        for buf in list(self._dev.values()) + list(self._host.values()):
+        staging = [b for group in (self._staging or ()) for b in group.values()]
+        for buf in list(self._dev.values()) + list(self._host.values()) + staging:
             buf.free()
         if getattr(self, "_stream", None) is not None:
             rt.cudaStreamDestroy(self._stream)

@@ -67,6 +67,7 @@ class TorchBackend(Backend):
                 embedding_dim=cfg.embed_dim,
                 semantics=semantics,
                 risk_map_trained=bool(meta.get("risk_map_trained", False)),
+                batch_axis=True,
             )
         )
 
@@ -94,6 +95,41 @@ class TorchBackend(Backend):
     def state_to_numpy(self, state: Any) -> dict[str, np.ndarray]:
         """The state as ``{name: array}`` in the ONNX naming (for comparisons)."""
         return {name: t.detach().cpu().numpy() for name, t in state.flatten().items()}
+
+    @property
+    def batched(self) -> bool:
+        return True
+
+    def step_batch(self, images, states):
+        """Stack the streams' frames and state rows into one ``model.step`` (row i: stream i)."""
+        if len(images) != len(states):
+            raise ValueError(f"step_batch: {len(images)} images but {len(states)} states")
+        if len(images) < 2:
+            return super().step_batch(images, states)
+        for image in images:
+            self.check_image(image)
+        torch = self._torch
+        with torch.inference_mode():
+            frames = torch.from_numpy(np.concatenate(images)).to(self.device)  # (B, 3, H, W)
+            flat = [state.flatten() for state in states]
+            stacked = {name: torch.cat([f[name] for f in flat]) for name in flat[0]}  # (B, N, C)
+            out, new_state = self.model.step(
+                frames, self._state_cls.from_flat(stacked, len(states[0].layers))
+            )
+            new_flat = new_state.flatten()
+            outputs, new_states = [], []
+            for i in range(len(images)):
+                outputs.append(
+                    StepOutput(
+                        risk_logit=float(out.risk_logit[i]),
+                        tta=float(out.tta[i]),
+                        risk_map=out.risk_map[i].float().cpu().numpy(),
+                        embedding=out.embedding[i].float().cpu().numpy(),
+                    )
+                )
+                row = {name: value[i : i + 1] for name, value in new_flat.items()}
+                new_states.append(self._state_cls.from_flat(row, len(states[0].layers)))
+        return outputs, new_states
 
     def step(self, image: np.ndarray, state: Any) -> tuple[StepOutput, Any]:
         self.check_image(image)

@@ -4,11 +4,13 @@ FP16 or BF16 with the recurrent arithmetic kept in FP32: ``OBEY_PRECISION_CONSTR
 per-layer FP32 precision for the layers that read a ``state_in.*`` tensor or write a
 ``state_out.*`` tensor, the element-wise layers between the two (the state update) and every EXP
 on the state path (the WKV exponentials), see :func:`select_fp32_layers`; the state I/O tensors are
-FP32. The engine has one static shape (batch 1, the export's image size), so it needs no
-optimisation profile. The build is logged with progress (it takes minutes on a Jetson).
+FP32. An export with a batch axis gets one optimisation profile for batches 1 to
+:data:`~accident_anticipation_ros.contract.MAX_BATCH` (tuned for :data:`OPT_BATCH`, see
+:func:`profile_shapes`); a batch-1 export has one static shape and needs none. The build is logged
+with progress (it takes minutes on a Jetson).
 
-UNVERIFIED ON HARDWARE (written against the TensorRT 10 Python API): only the layer selection is
-tested here, on a small graph and on the student's ONNX graph. TensorRT 11 removed the weakly typed
+UNVERIFIED ON HARDWARE (written against the TensorRT 10 Python API): only the layer selection and
+the profile shapes are tested here, on a small graph and on the student's ONNX graph. TensorRT 11 removed the weakly typed
 precision flags (``BuilderFlag.FP16``, ``OBEY_PRECISION_CONSTRAINTS``); with it, only
 ``precision="fp32"`` is accepted.
 """
@@ -21,12 +23,49 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accident_anticipation_ros.contract import STATE_IN, STATE_OUT
+from accident_anticipation_ros.contract import MAX_BATCH, STATE_IN, STATE_OUT
 from accident_anticipation_ros.runtime.errors import BackendError
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+OPT_BATCH = 4  # the batch the profile's kernels are tuned for (a car with four cameras)
+
+Dims = tuple[int, ...]
+
+
+def profile_shapes(
+    inputs: dict[str, Dims], max_batch: int = MAX_BATCH, opt_batch: int = OPT_BATCH
+) -> dict[str, tuple[Dims, Dims, Dims]]:
+    """The optimisation profile of a network's inputs: ``{name: (min, opt, max)}`` shapes.
+
+    Args:
+        inputs: Each network input's shape as TensorRT reports it, ``-1`` for a dynamic dimension.
+            Only the first (batch) dimension may be dynamic.
+        max_batch: Largest batch the engine runs.
+        opt_batch: The batch its kernels are tuned for (clipped to ``[1, max_batch]``).
+
+    Returns:
+        One entry per input with a dynamic batch: batch 1, ``opt_batch`` and ``max_batch``; empty
+        when every input is static (a batch-1 export needs no profile).
+
+    Raises:
+        BackendError: a dynamic dimension other than the first, or ``max_batch`` < 1.
+    """
+    if max_batch < 1:
+        raise BackendError(f"max_batch must be >= 1, got {max_batch}")
+    opt = min(max(int(opt_batch), 1), int(max_batch))
+    profile = {}
+    for name, shape in inputs.items():
+        shape = tuple(int(d) for d in shape)
+        if any(d < 0 for d in shape[1:]):
+            raise BackendError(
+                f"TensorRT input {name!r} has shape {list(shape)}: only the batch (first) dimension may be dynamic"
+            )
+        if shape and shape[0] < 0:
+            rest = shape[1:]
+            profile[name] = ((1, *rest), (opt, *rest), (int(max_batch), *rest))
+    return profile
 
 
 def _make_progress_monitor(trt: Any) -> Any | None:
@@ -163,6 +202,14 @@ def build_engine(trt: Any, onnx_path: Path, precision: str, workspace_mb: int, l
         raise BackendError(f"{onnx_path}: TensorRT's ONNX parser failed: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
+    inputs = {network.get_input(i).name: tuple(network.get_input(i).shape) for i in range(network.num_inputs)}
+    shapes = profile_shapes(inputs)
+    if shapes:
+        profile = builder.create_optimization_profile()
+        for name, (lo, opt, hi) in shapes.items():
+            profile.set_shape(name, lo, opt, hi)
+        config.add_optimization_profile(profile)
+        log.info("TensorRT build: batch axis, one optimisation profile for batches 1..%d", MAX_BATCH)
     if precision != "fp32":
         flag = "FP16" if precision == "fp16" else "BF16"
         if not hasattr(trt.BuilderFlag, flag) or not hasattr(trt.BuilderFlag, "OBEY_PRECISION_CONSTRAINTS"):

@@ -34,6 +34,11 @@ def test_export_report_and_model_untouched(exported):
     assert report.max_rel_error < 1e-4 and report.frames_checked == 8
     assert set(report.per_output) >= {"risk_logit", "tta", "risk_map", "embedding", "state_out.layer1.att_pp"}
     assert not model.reparameterized  # a copy was reparameterized
+    assert report.batch_axis  # the parity check ran a batch of 3 rows too
+
+
+def _dims(value) -> list:
+    return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
 
 
 def test_graph_follows_contract(exported):
@@ -42,17 +47,19 @@ def test_graph_follows_contract(exported):
     proto = onnx.load(str(path))
     onnx.checker.check_model(proto, full_check=True)
     assert proto.opset_import[0].version >= 17
-    shape = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
-    inputs = {v.name: shape(v) for v in proto.graph.input}
-    outputs = {v.name: shape(v) for v in proto.graph.output}
+    inputs = {v.name: _dims(v) for v in proto.graph.input}
+    outputs = {v.name: _dims(v) for v in proto.graph.output}
     h, w = cfg.grid
-    state = [1, h * w, cfg.rwkv_dim]
-    assert inputs == {"image": [1, 3, *cfg.image_size], **{f"state_in.{n}": state for n in state_names(cfg)}}
+    state = ["batch", h * w, cfg.rwkv_dim]  # every tensor's first dimension is the batch axis
+    assert inputs == {
+        "image": ["batch", 3, *cfg.image_size],
+        **{f"state_in.{n}": state for n in state_names(cfg)},
+    }
     assert outputs == {
-        "risk_logit": [1],
-        "tta": [1],
-        "risk_map": [1, h, w],
-        "embedding": [1, cfg.embed_dim],
+        "risk_logit": ["batch"],
+        "tta": ["batch"],
+        "risk_map": ["batch", h, w],
+        "embedding": ["batch", cfg.embed_dim],
         **{f"state_out.{n}": state for n in state_names(cfg)},
     }
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -63,13 +70,35 @@ def test_graph_follows_contract(exported):
     assert json.loads(meta["aar.mean"]) == [0.1, 0.2, 0.3] and json.loads(meta["aar.std"]) == [0.5, 0.6, 0.7]
     assert meta["aar.fps"] == "10.0"
     ops = {n.op_type for n in proto.graph.node}
+    assert not ops & {"Loop", "If", "Scan", "NonZero", "Identity", "Range"}  # no loops (Shape: the batch)
+
+
+def test_static_batch_export_is_the_batch_1_graph_of_older_files(tmp_path):
+    model = make_student()
+    path = tmp_path / "static.onnx"
+    report = export_onnx(model, path, frames=2, batch_axis=False, **NORM)
+    assert not report.batch_axis and report.max_rel_error < 1e-4
+    proto = onnx.load(str(path))
+    assert _dims(proto.graph.input[0]) == [1, 3, *model.cfg.image_size]
+    assert all(_dims(v)[0] == 1 for v in list(proto.graph.input) + list(proto.graph.output))
+    ops = {n.op_type for n in proto.graph.node}
     assert not ops & {"Shape", "Loop", "If", "Scan", "NonZero", "Identity", "Range"}  # static, no loops
+
+
+def test_batched_rows_match_batch_1_pytorch_steps(exported):
+    """verify_onnx's batch check: 3 rows of random frames and states, each against its own step."""
+    model, path, _ = exported
+    deployed = make_student().reparameterize()
+    errors = verify_onnx(path, deployed, frames=1, batch=3)
+    assert max(errors.values()) < 1e-4
+    other = make_student(seed=99).reparameterize()
+    assert max(verify_onnx(path, other, frames=1, batch=3).values()) > 1e-2
 
 
 def test_onnx_from_zero_state_matches_training_form_model(exported):
     model, path, _ = exported
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {i.name: np.zeros(i.shape, np.float32) for i in session.get_inputs()}  # zeros = reset
+    feeds = {i.name: np.zeros([1, *i.shape[1:]], np.float32) for i in session.get_inputs()}  # zeros = reset
     names = [o.name for o in session.get_outputs()]
     state = model.init_state(1)
     g = torch.Generator().manual_seed(7)

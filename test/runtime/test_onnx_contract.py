@@ -157,3 +157,33 @@ def test_risk_map_trained_flows_from_export_to_model_info(tsd_test, tmp_path):
     assert read_model_info(tsd_test.onnx).risk_map_trained is False  # no flag in the checkpoint: untrained
     export_onnx(tsd_test.checkpoint, tmp_path / "trained.onnx", frames=0, risk_map_trained=True)
     assert read_model_info(tmp_path / "trained.onnx").risk_map_trained is True
+
+
+def _with_first_dim(specs: dict, first) -> dict:
+    return {name: (dtype, (first, *shape[1:])) for name, (dtype, shape) in specs.items()}
+
+
+def test_a_batch_axis_on_every_tensor_is_read_as_one_row_specs(toy_onnx):
+    sig = read_signature(toy_onnx)
+    batched = type(sig)(
+        _with_first_dim(sig.inputs, "batch"), _with_first_dim(sig.outputs, "batch"), sig.metadata, sig.opset
+    )
+    info = check_contract(batched, "m.onnx")
+    assert info.batch_axis and not check_contract(sig, "m.onnx").batch_axis
+    assert info.state_specs == check_contract(sig, "m.onnx").state_specs  # one row: batch 1
+    assert info.risk_map_shape == (2, 3)
+
+
+def test_a_batch_axis_on_some_tensors_only_is_refused(toy_onnx):
+    sig = read_signature(toy_onnx)
+    inputs = _with_first_dim(sig.inputs, "batch")
+    with pytest.raises(
+        BackendError, match="'risk_logit' has unexpected type/shape .*first dimension 'batch'"
+    ):
+        check_contract(type(sig)(inputs, sig.outputs, sig.metadata, sig.opset), "m.onnx")
+    outputs = dict(_with_first_dim(sig.outputs, "batch"), **{"state_out.h": sig.outputs["state_out.h"]})
+    with pytest.raises(BackendError, match="state 'h' must be float32 with one static shape"):
+        check_contract(type(sig)(inputs, outputs, sig.metadata, sig.opset), "m.onnx")
+    other = _with_first_dim(sig.inputs, "n")  # another symbol is not the batch axis
+    with pytest.raises(BackendError, match="input 'image' must be float32"):
+        check_contract(type(sig)(other, sig.outputs, sig.metadata, sig.opset), "m.onnx")

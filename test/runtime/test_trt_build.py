@@ -55,3 +55,30 @@ def test_fp32_selection_on_the_student_graph(tsd_test):
     # projections that do not touch the state stay in reduced precision
     products = [i for i, op in enumerate(ops) if op in ("MatMul", "Gemm", "Conv") and i >= first]
     assert any(i not in chosen for i in products)
+
+
+def test_profile_shapes_cover_batches_1_to_max_for_a_batch_axis():
+    from accident_anticipation_ros.contract import MAX_BATCH
+    from accident_anticipation_ros.runtime.errors import BackendError
+    from accident_anticipation_ros.runtime.trt_build import OPT_BATCH, profile_shapes
+
+    shapes = profile_shapes({"image": (-1, 3, 160, 160), "state_in.layer0.att_x": (-1, 25, 256)})
+    assert shapes == {
+        "image": ((1, 3, 160, 160), (OPT_BATCH, 3, 160, 160), (MAX_BATCH, 3, 160, 160)),
+        "state_in.layer0.att_x": ((1, 25, 256), (OPT_BATCH, 25, 256), (MAX_BATCH, 25, 256)),
+    }
+    assert profile_shapes({"image": (1, 3, 160, 160)}) == {}  # a batch-1 export needs no profile
+    assert profile_shapes({"image": (-1, 3, 8, 8)}, max_batch=2, opt_batch=4)["image"][1] == (2, 3, 8, 8)
+    with pytest.raises(BackendError, match="only the batch"):
+        profile_shapes({"image": (-1, 3, -1, 8)})
+
+
+def test_profile_shapes_of_the_student_export(tsd_test):
+    """The shapes TensorRT's parser would report for the export (its -1 is ONNX's 'batch')."""
+    onnx = pytest.importorskip("onnx")
+    from accident_anticipation_ros.runtime.trt_build import profile_shapes
+
+    graph = onnx.load(str(tsd_test.onnx)).graph
+    inputs = {v.name: tuple(d.dim_value or -1 for d in v.type.tensor_type.shape.dim) for v in graph.input}
+    shapes = profile_shapes(inputs)
+    assert set(shapes) == set(inputs) and all(lo[0] == 1 for lo, _, _ in shapes.values())
