@@ -2,7 +2,8 @@
 
 Callbacks never block on inference: ``put`` replaces a camera's waiting frame (counting the one it
 replaces as dropped) and returns at once; the worker ``take``s the camera whose frame has waited
-longest, so several cameras share one worker fairly. Like camera_calibration's BufferQueue, per camera.
+longest, so several cameras share one worker fairly, or ``take_all`` every camera with a frame
+waiting (a batched model call). Like camera_calibration's BufferQueue, per camera.
 """
 
 from __future__ import annotations
@@ -55,6 +56,22 @@ class LatestFrameSlots:
             item, dropped = slot.item, slot.dropped
             slot.item, slot.full, slot.dropped = None, False, 0
             return name, item, dropped
+
+    def take_all(self, timeout: float | None = None) -> list[tuple[str, Any, int]] | None:
+        """Wait for a frame; return every waiting ``(camera, item, dropped_since_last_take)``, the
+        longest-waiting first, or None on timeout/close."""
+        with self._cond:
+            if not self._cond.wait_for(
+                lambda: self._closed or any(s.full for s in self._slots.values()), timeout
+            ):
+                return None
+            if self._closed:
+                return None
+            full = sorted(((n, s) for n, s in self._slots.items() if s.full), key=lambda ns: ns[1].since)
+            taken = [(name, slot.item, slot.dropped) for name, slot in full]
+            for _, slot in full:
+                slot.item, slot.full, slot.dropped = None, False, 0
+            return taken
 
     def clear(self) -> dict[str, int]:
         """Discard waiting frames (on deactivate); return how many each camera lost."""

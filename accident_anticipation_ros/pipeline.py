@@ -29,6 +29,10 @@ A frame that is not published says why in :attr:`FrameOutput.drop` (the names of
 ``frames_dropped`` of a published message counts the frames the caller dropped (``dropped``) since
 the previous published message, including those handed in with frames that were not published.
 
+Several cameras with a frame ready: :func:`handle_batch` runs the same sequence for each of them,
+with the due frames of all cameras in one model call (``runtime.session.step_sessions``); each
+camera's output is what its own ``handle_msg`` would give.
+
 :func:`info_fields` gives the fields of the latched ``AnticipationInfo`` the same way (node and
 offline replay), so a recording tells which model and which fps rule produced it.
 """
@@ -37,6 +41,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +125,8 @@ class StreamPipeline:
         self._dropped = 0  # dropped by the caller since the last published message
 
     def handle_msg(self, msg: Any, received: float | None = None, dropped: int = 0) -> FrameOutput:
-        """Process one image message (see the module docstring).
+        """Process one image message (see the module docstring). Like :func:`handle_batch` of one
+        message, but a ``ValueError`` is raised, not returned.
 
         Args:
             msg: An Image or CompressedImage, told apart by their ``encoding`` / ``format`` field.
@@ -132,6 +138,13 @@ class StreamPipeline:
         Raises:
             ValueError: from ``StreamSession.step`` (the session is left unchanged).
         """
+        begun = self._begin(msg, received, dropped)
+        if isinstance(begun, FrameOutput):
+            return begun
+        return self._end(begun, self.session.step(begun.rgb, begun.stamp, begun.encoding, dropped))
+
+    def _begin(self, msg: Any, received: float | None, dropped: int) -> FrameOutput | _Converted:
+        """Stamp, decimation and conversion: a finished (dropped) output, or the frame to step."""
         if received is None:
             received = time.monotonic()
         stamp_ns = to_ns(msg.header.stamp)
@@ -144,7 +157,11 @@ class StreamPipeline:
         except ConversionError as exc:
             return FrameOutput(stamp_ns, drop=DROP_BAD_FRAME, error=str(exc))
         encoding = msg.format if hasattr(msg, "format") else msg.encoding
-        result = self.session.step(rgb, stamp, encoding, dropped)
+        return _Converted(stamp_ns, stamp, rgb, encoding, received)
+
+    def _end(self, frame: _Converted, result: RiskResult) -> FrameOutput:
+        """The output of a stepped frame."""
+        stamp_ns, rgb, received = frame.stamp_ns, frame.rgb, frame.received
         if not result.valid:
             return FrameOutput(stamp_ns, rgb, result, drop=DROP_NON_FINITE)
         risk = RiskFields(
@@ -155,6 +172,64 @@ class StreamPipeline:
         )
         self._dropped = 0
         return FrameOutput(stamp_ns, rgb, result, risk)
+
+
+@dataclass(frozen=True)
+class _Converted:
+    """A due frame converted to RGB, waiting for its step."""
+
+    stamp_ns: int
+    stamp: float
+    rgb: np.ndarray
+    encoding: str
+    received: float
+
+
+@dataclass(frozen=True)
+class BatchOutput:
+    """What :func:`handle_batch` made of its messages.
+
+    Attributes:
+        outputs: Per message, in order: its :class:`FrameOutput`, or the ``ValueError`` that
+            ``handle_msg`` would have raised for it (that camera's session is left unchanged).
+        rows: Frames stepped in the one model call.
+        batched: Whether that call ran them as one batch (2 or more rows, a backend with a batch axis).
+    """
+
+    outputs: list[FrameOutput | ValueError]
+    rows: int
+    batched: bool
+
+
+def handle_batch(items: Sequence[tuple[StreamPipeline, Any, float | None, int]]) -> BatchOutput:
+    """``handle_msg`` for one message of each of several cameras, the due frames in one model call.
+
+    Args:
+        items: ``(pipeline, msg, received, dropped)`` per camera, as ``handle_msg`` takes them; the
+            pipelines' sessions share one backend and each pipeline appears once.
+    """
+    from accident_anticipation_ros.runtime.session import FrameRequest, step_sessions
+
+    outputs: list[FrameOutput | ValueError | None] = [None] * len(items)
+    todo: list[tuple[int, _Converted]] = []
+    for i, (pipeline, msg, received, dropped) in enumerate(items):
+        try:
+            begun = pipeline._begin(msg, received, dropped)
+        except ValueError as exc:
+            outputs[i] = exc
+            continue
+        if isinstance(begun, FrameOutput):
+            outputs[i] = begun
+        else:
+            todo.append((i, begun))
+    requests = [
+        FrameRequest(items[i][0].session, frame.rgb, frame.stamp, frame.encoding, items[i][3])
+        for i, frame in todo
+    ]
+    batch = step_sessions(requests)
+    for (i, frame), result in zip(todo, batch.results, strict=True):
+        outputs[i] = result if isinstance(result, ValueError) else items[i][0]._end(frame, result)
+    return BatchOutput(outputs, batch.rows, batch.batched)  # type: ignore[arg-type]
 
 
 def info_fields(info: BackendInfo, backend: str, params: NodeParams, cameras: list[str]) -> dict[str, Any]:

@@ -48,3 +48,17 @@ def test_clear_reports_discarded_frames_per_camera():
     slots.put("a", 1)
     assert slots.clear() == {"a": 1, "b": 0}
     assert slots.take(0) is None
+
+
+def test_take_all_returns_every_waiting_camera_longest_waiting_first():
+    slots = LatestFrameSlots(["a", "b", "c"])
+    slots.put("b", "b1")
+    time.sleep(0.001)
+    slots.put("a", "a1")
+    slots.put("b", "b2")  # replaces b1: one drop, and b has still waited longest
+    assert slots.take_all(timeout=0) == [("b", "b2", 1), ("a", "a1", 0)]
+    assert slots.take_all(timeout=0.01) is None
+    slots.put("c", "c1")
+    assert slots.take_all(timeout=0) == [("c", "c1", 0)]
+    slots.close()
+    assert slots.take_all(timeout=None) is None

@@ -17,6 +17,7 @@ from accident_anticipation_ros.pipeline import (
     DROP_NON_FINITE,
     RiskFields,
     StreamPipeline,
+    handle_batch,
 )
 from accident_anticipation_ros.stamps import NS_PER_S, ns_to_seconds, split_ns, to_seconds
 
@@ -225,3 +226,42 @@ def test_a_30_fps_stream_publishes_the_stepped_frames_only_and_never_converts_th
     every = StreamPipeline(StreamSession(backend, SessionConfig(align_to_model_fps=False)), "cam_front")
     msgs[4] = image_msg(clip[4], stamps[4])
     assert all(every.handle_msg(m).published for m in msgs)  # the switch off: one message per frame
+
+
+def test_handle_batch_gives_each_camera_what_handle_msg_gives(backend):
+    """Three cameras in rounds (one at 30 fps, one with a bad frame, dropped counts handed in) through
+    one model call per round equal three pipelines fed one message at a time."""
+    bad = SimpleNamespace(
+        header=_header(T0_NS + 3 * FRAME_NS), height=2, width=2, encoding="rgb8", step=1, data=b""
+    )
+    streams = {
+        "a": [image_msg(f, T0_NS + i * NS_PER_S // 30) for i, f in enumerate(frames(12, seed=1))],
+        "b": [image_msg(f, T0_NS + i * FRAME_NS) for i, f in enumerate(frames(6, seed=2))],
+        "c": [image_msg(f, T0_NS + i * FRAME_NS) for i, f in enumerate(frames(5, seed=3))],
+    }
+    streams["b"][3] = bad
+    dropped = {"a": 0, "b": 2, "c": 1}
+    alone = {c: make_pipeline(backend, c) for c in streams}
+    together = {c: make_pipeline(backend, c) for c in streams}
+    expected = {c: [alone[c].handle_msg(m, 0.0, dropped[c]) for m in msgs] for c, msgs in streams.items()}
+    got = {c: [] for c in streams}
+    rows = []
+    for i in range(max(len(m) for m in streams.values())):
+        cams = [c for c in streams if i < len(streams[c])]
+        batch = handle_batch([(together[c], streams[c][i], 0.0, dropped[c]) for c in cams])
+        rows.append((batch.rows, batch.batched))
+        for c, out in zip(cams, batch.outputs, strict=True):
+            got[c].append(out)
+    for c in streams:
+        assert [o.drop for o in got[c]] == [o.drop for o in expected[c]]
+        for o, e in zip(got[c], expected[c], strict=True):
+            assert (o.risk is None) == (e.risk is None)
+            if o.risk is not None:
+                a, b = without_latency(o.risk), without_latency(e.risk)
+                floats = [k for k, v in b.items() if isinstance(v, float)]
+                assert {k: a[k] for k in b if k not in floats} == {k: b[k] for k in b if k not in floats}
+                np.testing.assert_allclose(
+                    [a[k] for k in floats], [b[k] for k in floats], rtol=1e-5, atol=1e-6
+                )
+    assert [o.drop for o in got["b"]][3] == DROP_BAD_FRAME
+    assert rows[0] == (3, True) and any(r == (2, True) for r in rows)

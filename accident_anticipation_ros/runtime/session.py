@@ -17,6 +17,10 @@ last step's values with ``stepped=False`` and touches neither the frame nor the 
 measured between received frames, stepped or not; the frame after a reset is always stepped.
 Resolution and encoding are compared between stepped frames (a skipped frame is not looked at), so
 a change is seen, and resets, on the next stepped frame.
+
+Several cameras: :func:`step_sessions` steps one frame of each of several sessions that share a
+backend, the due ones in one ``Backend.step_batch`` call (each session keeps its own state rows and
+its own reset rules); every session's result equals what its own ``step`` would have given.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from accident_anticipation_ros.runtime.backend import Backend, State
+from accident_anticipation_ros.runtime.backend import Backend, State, StepOutput
 from accident_anticipation_ros.runtime.frame_rate import FrameRateAligner, FrameRateReport
 from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 from accident_anticipation_ros.runtime.semantics import FrameSemantics, SemanticsHead
@@ -215,6 +220,7 @@ class SessionStats:
     """Counters of one session."""
 
     frames: int = 0  # frames stepped
+    batched: int = 0  # of those, frames stepped in a model call with other sessions' frames
     decimated: int = 0  # frames the frame-rate alignment skipped
     resets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESET_REASONS, 0))
     non_finite: int = 0
@@ -354,6 +360,12 @@ class StreamSession:
         t0 = time.perf_counter()
         if not self.due(stamp):
             return self.skip(stamp, dropped)
+        pending = self._prepare(rgb, stamp, encoding, dropped, t0)
+        out, state = self.backend.step(pending.image, self._state)
+        return self._complete(pending, out, state)
+
+    def _prepare(self, rgb: np.ndarray, stamp: float, encoding: str, dropped: int, t0: float) -> _Pending:
+        """Preprocess a due frame and apply its reset (the first half of :meth:`step`)."""
         stamp = float(stamp)
         image = self.preprocessor(rgb)  # validates the frame before the session changes
         size = (int(rgb.shape[0]), int(rgb.shape[1]))
@@ -371,8 +383,12 @@ class StreamSession:
             self.aligner.restart()
         self._last_stamp, self._last_size, self._last_encoding = stamp, size, encoding
         self.aligner.stepped(stamp, dropped)
+        return _Pending(image, stamp, reason, t0)
 
-        out, self._state = self.backend.step(image, self._state)
+    def _complete(self, pending: _Pending, out: StepOutput, state: State) -> RiskResult:
+        """Take the model's output and next state for a prepared frame (the second half of :meth:`step`)."""
+        stamp, reason, t0 = pending.stamp, pending.reason, pending.t0
+        self._state = state
         self._frames_since_reset += 1
         self.stats.frames += 1
         if out.is_finite():
@@ -408,6 +424,84 @@ class StreamSession:
             domain_score=semantics.domain_score,
         )
         return self._last_result
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A due frame between :meth:`StreamSession._prepare` and :meth:`StreamSession._complete`."""
+
+    image: np.ndarray  # (1, 3, H, W) float32
+    stamp: float
+    reason: str  # the reset this frame caused, or ""
+    t0: float  # perf_counter at the start of its step
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    """One frame for :func:`step_sessions`: the arguments of ``session.step``."""
+
+    session: StreamSession
+    rgb: np.ndarray
+    stamp: float
+    encoding: str = ""
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What :func:`step_sessions` made of its frames.
+
+    Attributes:
+        results: Per request, in order: its :class:`RiskResult`, or the ``ValueError`` its
+            ``session.step`` would have raised (that session is left unchanged, the others step).
+        rows: Frames run in the one ``step_batch`` call (the due, valid ones).
+        batched: Whether that call ran them as one batch (``rows`` >= 2 and ``Backend.batched``).
+    """
+
+    results: list[RiskResult | ValueError]
+    rows: int
+    batched: bool
+
+
+def step_sessions(requests: Sequence[FrameRequest]) -> BatchResult:
+    """Step one frame of each of several sessions, the due frames in one ``step_batch`` call.
+
+    Each request is treated as ``request.session.step(...)`` would treat it (decimation, resets,
+    post-processing); the due frames of all sessions then run in one ``Backend.step_batch``, so
+    each session's result equals a run of its own. ``step_ms`` of a stepped frame spans its
+    preprocessing, the whole batch call and its post-processing.
+
+    Raises:
+        ValueError: a session appears twice, or the sessions do not share one backend.
+    """
+    sessions = [r.session for r in requests]
+    if len({id(s) for s in sessions}) != len(sessions):
+        raise ValueError("step_sessions: each session may appear once per call")
+    if len({id(s.backend) for s in sessions}) > 1:
+        raise ValueError("step_sessions: the sessions must share one backend")
+    results: list[RiskResult | ValueError | None] = [None] * len(requests)
+    pending: list[tuple[int, _Pending]] = []
+    for i, r in enumerate(requests):
+        t0 = time.perf_counter()
+        try:
+            if not r.session.due(r.stamp):
+                results[i] = r.session.skip(r.stamp, r.dropped)
+            else:
+                pending.append((i, r.session._prepare(r.rgb, r.stamp, r.encoding, r.dropped, t0)))
+        except ValueError as exc:
+            results[i] = exc
+    if not pending:
+        return BatchResult(results, 0, False)  # type: ignore[arg-type]
+    backend = sessions[0].backend
+    images = [p.image for _, p in pending]
+    outputs, states = backend.step_batch(images, [requests[i].session.state for i, _ in pending])
+    batched = backend.batched and len(pending) > 1
+    for (i, p), out, state in zip(pending, outputs, states, strict=True):
+        session = requests[i].session
+        if batched:
+            session.stats.batched += 1
+        results[i] = session._complete(p, out, state)
+    return BatchResult(results, len(pending), batched)  # type: ignore[arg-type]
 
 
 def _finite_stamp(stamp: float) -> float:
