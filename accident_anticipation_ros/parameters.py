@@ -33,6 +33,7 @@ class NodeParams:
     preprocess: str = "letterbox"
     num_threads: int = 0
     allow_spinning: bool = False
+    batch_cameras: bool = True
     threshold_medium: float = 0.3
     threshold_high: float = 0.6
     alert_on: float = 0.5
@@ -162,6 +163,8 @@ DESCRIPTIONS: dict[str, str] = {
     "num_threads": "backend CPU threads (ONNX Runtime intra-op); 0 = the backend's default",
     "allow_spinning": "ONNX Runtime: let idle worker threads spin-wait (lower latency, ~4x the CPU per frame); "
     "false frees the cores between frames",
+    "batch_cameras": "step the cameras that have a frame ready in one model call when the model has a batch "
+    "axis (each camera keeps its own state); false, or a batch-1 export: one camera at a time",
     "threshold_medium": "probability_smoothed at or above this is LEVEL_MEDIUM",
     "threshold_high": "probability_smoothed at or above this is LEVEL_HIGH",
     "alert_on": "the alert turns on after alert_on_frames consecutive frames at or above this",

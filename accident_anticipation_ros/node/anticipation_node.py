@@ -3,7 +3,9 @@
 The node only converts and calls. Subscription callbacks put the newest frame of each camera into a
 slot (never blocking the executor); one worker thread hands it to that camera's ``StreamPipeline``
 (conversion, stamp, ``StreamSession`` step: the ROS-free sequence offline replay runs too) and
-publishes AccidentRisk, the overlay and the markers. With ``align_to_model_fps`` the pipeline steps
+publishes AccidentRisk, the overlay and the markers. With ``batch_cameras`` and a model with a batch
+axis, the worker takes every camera with a frame waiting and steps them in one model call
+(``pipeline.handle_batch``; each camera keeps its own state); /diagnostics counts those rounds. With ``align_to_model_fps`` the pipeline steps
 the model at its own fps by stamps; a decimated frame publishes nothing and counts as
 ``frames_decimated`` in /diagnostics.
 
@@ -44,7 +46,9 @@ from accident_anticipation_ros.pipeline import (
     DROP_BAD_FRAME,
     DROP_DECIMATED,
     DROP_NON_FINITE,
+    FrameOutput,
     StreamPipeline,
+    handle_batch,
     info_fields,
 )
 from accident_anticipation_ros.stream_stats import CpuPerFrame, StreamStats
@@ -105,6 +109,9 @@ class AnticipationNode(LifecycleNode):
         self._session_config = None
         self._loaded_model = None  # runtime.model_trust.TrustedModel of the last configure
         self._cpu = CpuPerFrame()
+        self._batching = False  # the worker steps the cameras with a frame ready in one call
+        self._batch_rounds = 0  # model calls that ran 2+ cameras as one batch
+        self._batch_rows = 0  # frames in those calls
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -161,8 +168,9 @@ class AnticipationNode(LifecycleNode):
                     f"debug_step_delay_ms={p.debug_step_delay_ms:g}: every model step sleeps that long "
                     "first (a testing/benchmarking setting; set it to 0 in production)"
                 )
+            self._batching = p.batch_cameras and self.backend.batched and len(cameras) > 1
             started = time.monotonic()
-            self._warm_up()
+            self._warm_up(batch=len(cameras) if self._batching else 1)
             warm_ms = (time.monotonic() - started) * 1e3
         except (BackendError, OSError, ValueError, RuntimeError) as exc:
             self.get_logger().error(f"configure failed: cannot load model '{p.model_path}': {exc}")
@@ -189,7 +197,8 @@ class AnticipationNode(LifecycleNode):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.get_logger().info(
             f"configured: model '{info.model_name}' ({info.input_width}x{info.input_height}, "
-            f"{info.fps:g} fps) on {self.backend.name}, warm-up {warm_ms:.0f} ms; file sha256 "
+            f"{info.fps:g} fps) on {self.backend.describe()}, {self._batch_note(len(cameras))}, "
+            f"warm-up {warm_ms:.0f} ms; file sha256 "
             f"{trusted.sha256[:12]}... ({'matches the ' + trusted.source if trusted.verified else 'unchecked'}); "
             "cameras: "
             + ", ".join(
@@ -198,6 +207,16 @@ class AnticipationNode(LifecycleNode):
             )
         )
         return TransitionCallbackReturn.SUCCESS
+
+    def _batch_note(self, cameras: int) -> str:
+        """How the worker steps the cameras, for logs and diagnostics."""
+        if self._batching:
+            return "cameras batched"
+        if cameras < 2:
+            return "one camera"
+        if not self.params.batch_cameras:
+            return "cameras one by one (batch_cameras false)"
+        return "cameras one by one (the model has no batch axis: re-export it to batch)"
 
     def _note_model_change(self, trusted) -> None:
         """Warn when the file at the same path is not the one loaded at the last configure."""
@@ -235,6 +254,7 @@ class AnticipationNode(LifecycleNode):
         self._worker.start()
         self._publish_info()
         self._cpu = CpuPerFrame()  # CPU per frame counts from here
+        self._batch_rounds = self._batch_rows = 0  # as the sessions' counters: per activation
         self._cpu.sample(sum(cam.stats.total("processed") for cam in self.cameras.values()))
         self._diag_timer = self.create_timer(p.diagnostics_period, self._publish_diagnostics)
         self._stale_timer = self.create_timer(
@@ -329,20 +349,55 @@ class AnticipationNode(LifecycleNode):
 
     def _work(self) -> None:
         while self._running.is_set():
-            taken = self._slots.take(timeout=0.1)
-            if taken is None:
+            if self._batching:
+                taken = self._slots.take_all(timeout=0.1)
+            else:
+                one = self._slots.take(timeout=0.1)
+                taken = [one] if one is not None else None
+            if not taken:
                 continue
-            name, (msg, received), dropped = taken
+            if len(taken) > 1:
+                self._process_batch(taken)
+                continue
+            name, (msg, received), dropped = taken[0]
             try:
                 self._process(self.cameras[name], msg, received, dropped)
             except Exception as exc:  # noqa: BLE001 - the worker must survive anything a frame causes
-                self.cameras[name].stats.error("inference_errors", f"{type(exc).__name__}: {exc}")
-                self.get_logger().error(
-                    f"camera '{name}': frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0
-                )
+                self._frame_failed(name, exc)
+
+    def _frame_failed(self, name: str, exc: BaseException) -> None:
+        self.cameras[name].stats.error("inference_errors", f"{type(exc).__name__}: {exc}")
+        self.get_logger().error(
+            f"camera '{name}': frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=5.0
+        )
+
+    def _process_batch(self, taken: list) -> None:
+        """One frame of each of several cameras, the due ones in one model call."""
+        items = [
+            (self.cameras[name].pipeline, msg, received, dropped) for name, (msg, received), dropped in taken
+        ]
+        try:
+            batch = handle_batch(items)
+        except Exception as exc:  # noqa: BLE001 - a failed model call fails each camera's frame
+            for name, _, _ in taken:
+                self._frame_failed(name, exc)
+            return
+        if batch.batched:
+            self._batch_rounds += 1
+            self._batch_rows += batch.rows
+        for (name, (msg, _), _), out in zip(taken, batch.outputs, strict=True):
+            try:
+                if isinstance(out, Exception):
+                    raise out
+                self._publish(self.cameras[name], msg, out)
+            except Exception as exc:  # noqa: BLE001 - the worker must survive anything a frame causes
+                self._frame_failed(name, exc)
 
     def _process(self, cam: Camera, msg, received: float, dropped: int) -> None:
-        out = cam.pipeline.handle_msg(msg, received=received, dropped=dropped)
+        self._publish(cam, msg, cam.pipeline.handle_msg(msg, received=received, dropped=dropped))
+
+    def _publish(self, cam: Camera, msg, out: FrameOutput) -> None:
+        """Count a camera's processed frame and publish what it produced."""
         if not cam.fps_warned:
             warning = cam.pipeline.session.frame_rate.warning()
             if warning:
@@ -466,6 +521,11 @@ class AnticipationNode(LifecycleNode):
                 "frames_out_of_domain": str(s.totals.get("out_of_domain", 0)),
                 # the whole node process (all cameras, all threads) per processed frame, this period
                 "process_cpu_ms_per_frame": f"{cpu_ms:.2f}",
+                "frames_batched": str(cam.pipeline.session.stats.batched if cam.pipeline is not None else 0),
+                # node-wide: how the worker steps the cameras, and its batched model calls so far
+                "batching": self._batch_note(len(self.cameras)),
+                "batched_rounds": str(self._batch_rounds),
+                "batched_rows": str(self._batch_rows),
                 "resets": ", ".join(f"{k}={v}" for k, v in sorted(s.resets.items())) or "none",
             }
             array.status.append(
@@ -520,13 +580,17 @@ class AnticipationNode(LifecycleNode):
             self.backend.close()
             self.backend = None
 
-    def _warm_up(self, frames: int = 3) -> None:
-        """Run a few frames so the first real frame doesn't pay for lazy initialisation."""
+    def _warm_up(self, frames: int = 3, batch: int = 1) -> None:
+        """Run a few frames (and a batch of ``batch`` streams) so the first real frame doesn't pay for
+        lazy initialisation."""
         info = self.backend.info
         image = np.zeros((1, 3, info.input_height, info.input_width), dtype=np.float32)
         state = self.backend.init_state()
         for _ in range(frames):
             _, state = self.backend.step(image, state)
+        if batch > 1:
+            states = [self.backend.init_state() for _ in range(batch)]
+            self.backend.step_batch([image] * batch, states)
 
 
 def _policy_name(event) -> str:

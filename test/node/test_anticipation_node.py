@@ -271,6 +271,71 @@ def test_two_cameras_keep_separate_states_equal_to_the_offline_session(ros_peer,
     assert not np.allclose([m.probability for m in got["a"]], [m.probability for m in got["b"]])
 
 
+@pytest.mark.parametrize("batch_cameras", [True, False])
+def test_cameras_with_frames_waiting_share_one_model_call_and_are_counted_exactly(
+    ros_peer, start_node, tiny_onnx, batch_cameras
+):
+    """Three cameras with 20 fps stamps (a taken frame 50 ms after the last stepped one is decimated
+    for the 10 fps model) into a model made slower than them (100 ms per model call,
+    debug_step_delay_ms): the worker finds every camera waiting and steps them in one call; the
+    node's own counters say so, and each camera's accounting stays exact: received = processed +
+    dropped + decimated."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import Image
+
+    from accident_anticipation_ros.msg import AccidentRisk
+
+    cams, n = ("a", "b", "c"), 40  # 2 s of camera at 20 Hz
+    node = start_node(
+        model_path=tiny_onnx,
+        camera_topics=[f"/{c}/image_raw" for c in cams],
+        overlay_rate=0.0,
+        diagnostics_period=0.5,
+        debug_step_delay_ms=100.0,
+        batch_cameras=batch_cameras,
+        reliability="reliable",
+        depth=n,  # every frame reaches the node: what it does with them is under test, not DDS
+    )
+    wait_until_active(ros_peer, node)
+    want = "cameras batched" if batch_cameras else "cameras one by one (batch_cameras false)"
+    assert want in node.log_text()
+    got = {c: ros_peer.collect(AccidentRisk, f"/accident_anticipation/{c}/risk", risk_qos()) for c in cams}
+    diags = ros_peer.collect(DiagnosticArray, "/diagnostics", 50)
+    pubs = {c: ros_peer.node.create_publisher(Image, f"/{c}/image_raw", qos(True, depth=n)) for c in cams}
+    for pub in pubs.values():
+        ros_peer.wait_for_subscriber(pub)
+    start = time.monotonic()
+    for i in range(n):
+        for k, c in enumerate(cams):
+            pubs[c].publish(image_msg(_frame(i + 20 * k), 200.0 + i / 20.0))
+        time.sleep(max(0.0, start + (i + 1) / 20.0 - time.monotonic()))
+
+    def exact(c: str) -> bool:
+        v = latest_status(diags, c)
+        counts = [int(v.get(k, -1)) for k in ("frames_received", "frames_processed", "frames_dropped")]
+        return counts[0] == n and counts[0] == counts[1] + counts[2] + int(v["frames_decimated"])
+
+    for c in cams:
+        ros_peer.wait_for(
+            lambda c=c: exact(c), 60, f"camera {c}: exact accounting ({latest_status(diags, c)})"
+        )
+    ros_peer.wait_for(
+        lambda: all(int(latest_status(diags, c)["frames_processed"]) == len(got[c]) for c in cams),
+        30,
+        "every processed frame answered",
+    )
+    values = {c: latest_status(diags, c) for c in cams}
+    rounds = int(values["a"]["batched_rounds"])
+    if batch_cameras:
+        assert rounds > 0 and int(values["a"]["batched_rows"]) >= 2 * rounds
+        assert all(int(v["frames_batched"]) > 0 for v in values.values()), values
+        assert sum(int(v["frames_batched"]) for v in values.values()) == int(values["a"]["batched_rows"])
+    else:
+        assert rounds == 0 and all(int(v["frames_batched"]) == 0 for v in values.values())
+    for c in cams:  # a model call (>= 100 ms) is longer than a frame period (50 ms): frames were dropped
+        assert int(values[c]["frames_dropped"]) > 0, values[c]
+
+
 def test_gap_and_time_jump_reset_the_state_and_markers_and_overlay_follow(ros_peer, start_node, tiny_onnx):
     from sensor_msgs.msg import Image
     from visualization_msgs.msg import Marker, MarkerArray
