@@ -6,6 +6,8 @@ over many frames, a reset of one camera in the middle and cameras with different
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from accident_anticipation_ros.runtime.session import (
     step_sessions,
 )
 
+SHIPPED_ONNX = Path(__file__).resolve().parents[2] / "models" / "tsd-nano.onnx"
 FRAMES = {0: 14, 1: 9, 2: 5}  # frames per camera: the batch shrinks from 3 rows to 2 to 1
 RESET = (1, 4)  # camera 1 is reset before its frame 4
 RTOL, ATOL = 1e-5, 1e-6
@@ -110,8 +113,6 @@ def test_a_batch_1_export_steps_the_cameras_one_by_one(static_onnx, tsd_test):
 
 
 def test_the_shipped_batch_1_model_still_loads():
-    from conftest import SHIPPED_ONNX
-
     backend = OnnxRuntimeBackend(SHIPPED_ONNX, threads=1)
     image = _images(backend, 0, 1)[0]
     outs, states = backend.step_batch([image, image], [backend.init_state(), backend.init_state()])
