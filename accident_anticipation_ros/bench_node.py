@@ -1,10 +1,14 @@
 """End-to-end latency of the running node, beside its raw step time.
 
 One run, three measurements on the same frames:
-1. the backend's raw ``step`` time in this process (the floor no node can beat);
+1. the backend's raw ``step`` time in this process (the floor no node can beat), and the CPU time
+   (this process, all threads) of decoding the messages (``msg_to_rgb``), preprocessing and
+   stepping them, each alone (:func:`alone_cpu_ms`);
 2. transport: an echo process answers each image with its header, so publish -> reply measures DDS
    for the image plus a small message back (the node's path without the model);
-3. end to end: the real ``anticipation_node`` process; publish -> AccidentRisk received here.
+3. end to end: the real ``anticipation_node`` process; publish -> AccidentRisk received here, and
+   the node process's CPU time (``/proc/<pid>/stat``, all threads) over the phase per processed
+   frame, against the sum of (1) (``node_cpu_over_alone``).
 The node runs with its defaults (best-effort, depth 1); frames (rgb8 Image or JPEG CompressedImage)
 go out at ``rate`` Hz from a reliable publisher. The node's own accounting from /diagnostics is
 reported beside: frames received, dropped (newest frame wins) and lost in transport (DDS
@@ -33,6 +37,44 @@ def _frames(n: int, height: int, width: int) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     return [np.roll(base, 7 * i, axis=1) for i in range(n)]
+
+
+def alone_cpu_ms(model: Path, msgs: list, warmup: int = 5, period: float = 0.0) -> dict[str, float]:
+    """CPU ms per frame (this process, all threads) of decoding, preprocessing and stepping ``msgs``,
+    each timed alone, with the node's backend settings; ``period`` > 0 paces the frames at that
+    interval (s) as a camera does (cold caches, idle backend threads woken per frame), 0 runs them
+    back to back."""
+    from accident_anticipation_ros.conversions import msg_to_rgb
+    from accident_anticipation_ros.runtime.factory import create_backend
+    from accident_anticipation_ros.runtime.preprocessing import Preprocessor
+
+    backend = create_backend(model, "onnxruntime", allow_spinning=False)
+    pre = Preprocessor(backend.info)
+    state = backend.init_state()
+    spent = {"decode": 0.0, "preprocess": 0.0, "step": 0.0}
+    clock = time.process_time
+    for i, msg in enumerate(msgs):
+        c0 = clock()
+        rgb = msg_to_rgb(msg)
+        c1 = clock()
+        image = pre(rgb)
+        c2 = clock()
+        _, state = backend.step(image, state)
+        c3 = clock()
+        if i >= warmup:
+            for key, value in zip(spent, (c1 - c0, c2 - c1, c3 - c2), strict=True):
+                spent[key] += value
+        if period > 0:
+            time.sleep(period)
+    backend.close()
+    frames = max(len(msgs) - warmup, 1)
+    return {key: value * 1e3 / frames for key, value in spent.items()}
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads; Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def raw_step_ms(model: Path, frames: list[np.ndarray]) -> np.ndarray:
@@ -132,10 +174,14 @@ def run(
     else:
         image_cls = Image
         msgs = [rgb_to_image(f, encoding="rgb8") for f in frames]
+    alone = alone_cpu_ms(model, msgs)
+    paced = alone_cpu_ms(model, msgs[: max(20, int(rate * min(seconds, 5.0)))], period=1.0 / rate)
     pub = node.create_publisher(image_cls, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
     node.create_subscription(Header, "/bench/echo", on_reply, 100)
     node.create_subscription(AccidentRisk, "/accident_anticipation/bench/risk", on_reply, 100)
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
+
+    cpu_spent: dict[str, float] = {}
 
     def phase(proc: subprocess.Popen, wait_topic: str) -> tuple[np.ndarray, int]:
         deadline = time.monotonic() + 60
@@ -144,8 +190,13 @@ def run(
                 raise RuntimeError(f"bench-node: {proc.args[2:]} did not come up (exit code {proc.poll()})")
             executor.spin_once(timeout_sec=0.05)
         time.sleep(1.0)  # discovery settles both ways
+        idle0, t0 = process_cpu_s(proc.pid), time.perf_counter()
+        while time.perf_counter() < t0 + 2.0:  # the process's CPU with no frames (timers, DDS)
+            executor.spin_once(timeout_sec=0.05)
+        cpu_spent["idle " + wait_topic] = (process_cpu_s(proc.pid) - idle0) / (time.perf_counter() - t0)
         sent.clear()
         arrived.clear()
+        cpu0 = process_cpu_s(proc.pid)
         period, start = 1.0 / rate, time.perf_counter()
         for i, msg in enumerate(msgs):
             msg.header.stamp.sec, msg.header.stamp.nanosec = 1000 + i, 0
@@ -154,8 +205,14 @@ def run(
             while time.perf_counter() < start + (i + 1) * period:
                 executor.spin_once(timeout_sec=max(0.0, start + (i + 1) * period - time.perf_counter()))
         end = time.perf_counter() + 2.0  # replies drain; the node's diagnostics (1 s period) catch up
+        last, count, drained = time.perf_counter(), len(arrived), None
         while time.perf_counter() < end:
             executor.spin_once(timeout_sec=0.05)
+            if len(arrived) != count:
+                last, count = time.perf_counter(), len(arrived)
+            elif drained is None and time.perf_counter() - last > 0.3:  # replies have stopped coming
+                drained = process_cpu_s(proc.pid) - cpu0
+        cpu_spent[wait_topic] = drained if drained is not None else process_cpu_s(proc.pid) - cpu0
         lat = [(arrived[k] - sent[k]) * 1e3 for k in sorted(arrived) if k in sent]
         return np.asarray(lat[5:]), len(lat)
 
@@ -200,6 +257,8 @@ def run(
         return int(node_totals.get(key, -1))
 
     step_p50, transport_p50, e2e_p50 = pct(step, 50), pct(transport, 50), pct(e2e, 50)
+    alone_sum, paced_sum = sum(alone.values()), sum(paced.values())
+    node_cpu = 1e3 * cpu_spent["/accident_anticipation/bench/risk"] / max(processed, 1)
     return {
         "model": model.name,
         "input_hz": rate,
@@ -221,6 +280,20 @@ def run(
         "node_frames_dropped": total("frames_dropped"),
         "node_frames_lost_in_transport": total("frames_lost_in_transport"),
         "e2e_over_step_plus_transport": e2e_p50 / (step_p50 + transport_p50),
+        # CPU per frame: the node process over the phase / processed frames, against decode +
+        # preprocess + step measured alone in this process (all threads of each process counted)
+        "alone_decode_cpu_ms": alone["decode"],
+        "alone_preprocess_cpu_ms": alone["preprocess"],
+        "alone_step_cpu_ms": alone["step"],
+        "alone_cpu_ms_per_frame": alone_sum,
+        "alone_paced_step_cpu_ms": paced["step"],
+        "alone_paced_cpu_ms_per_frame": paced_sum,
+        "node_cpu_ms_per_frame": node_cpu,
+        "node_cpu_over_alone": node_cpu / alone_sum if alone_sum > 0 else float("nan"),
+        "node_cpu_over_alone_paced": node_cpu / paced_sum if paced_sum > 0 else float("nan"),
+        # the echo process (receives each image in rclpy, publishes its header): ROS's share
+        "echo_cpu_ms_per_frame": 1e3 * cpu_spent["/bench/echo"] / max(echoed, 1),
+        "node_idle_cpu_ms_per_s": 1e3 * cpu_spent["idle /accident_anticipation/bench/risk"],
         "e2e_p95_over_p50": pct(e2e, 95) / e2e_p50,
         "fastdds_profile": Path(fastdds_profile).name if fastdds_profile is not None else "default",
     }

@@ -47,6 +47,15 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, en
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("e2e_p50_ms", "e2e_p95_ms", "step_p50_ms", "transport_p50_ms", "processed_fps"):
         assert got[key] > 0, key
+    cpu = (
+        "alone_cpu_ms_per_frame",
+        "alone_paced_cpu_ms_per_frame",
+        "node_cpu_ms_per_frame",
+        "echo_cpu_ms_per_frame",
+    )
+    for key in cpu:  # CPU per frame (/proc ticks of 10 ms: a 1 s run may count 0 for a process)
+        assert got[key] >= 0, key
+    assert got["node_cpu_ms_per_frame"] > 0 and got["alone_cpu_ms_per_frame"] > 0
     assert got["fastdds_profile"] == "fastdds_large_images.xml" and got["frame"] == f"160x120 {encoding}"
     # No rate or delivery assertion (best effort, this machine's speed): the node's own accounting holds.
     received, processed = got["node_frames_received"], got["node_frames_processed"]
