@@ -55,6 +55,9 @@ class StepGraph(nn.Module):
         super().__init__()
         self.model = model
         self.names = state_names(model.cfg)
+        # the wrapper in the model's mode: torch.onnx.export restores the wrapper's mode recursively
+        # after tracing, and a default (training) wrapper left the model's BatchNorm in training mode
+        self.train(model.training)
 
     def forward(self, image: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         st = StudentState.from_flat(dict(zip(self.names, state, strict=True)), self.model.cfg.rwkv_layers)

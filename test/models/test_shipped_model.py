@@ -51,6 +51,19 @@ def test_onnx_computes_what_the_checkpoint_computes():
         np.testing.assert_allclose(np.ravel(got.tta), ref.tta.numpy().ravel(), rtol=1e-4, atol=1e-4)
 
 
+def test_the_shipped_checkpoint_re_exports_and_leaves_the_model_as_it_was(tmp_path):
+    """A trained model has BatchNorm statistics: the export must not move them (a tracer that left
+    the model in training mode once did, and the parity check caught it only on trained weights)."""
+    from accident_anticipation_ros.model.export import export_onnx
+
+    model, _ = load_checkpoint(STEM)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = export_onnx(model, tmp_path / "m.onnx", fps=10.0, mean=(0.0,) * 3, std=(1.0,) * 3, frames=4)
+    assert report.batch_axis and report.max_rel_error <= 1e-4
+    assert not model.training and all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
 def test_shipped_semantics_are_bound_to_the_weights_and_the_same_for_every_backend():
     onnx_info = create_backend(STEM.with_suffix(".onnx"), kind="onnxruntime", threads=1).info
     torch_info = create_backend(STEM.with_suffix(".safetensors"), kind="torch", threads=1).info
