@@ -9,12 +9,13 @@
     CarCrash/vgg16_features/test.txt          (res101_features/ has the same lists)
 
 ``Crash-1500.txt``: ``vid,[50 binary labels],startframe,youtubeID,Day/Night,weather,egoinvolve``.
-``toa`` is the first frame labelled 1.
+``toa`` is the first frame labelled 1, clamped to ``[1, T - 1]`` as UString does (:func:`ustring_toa`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from accident_anticipation_ros.clip import Clip
@@ -32,6 +33,17 @@ NUM_FRAMES = 50
 ANNOTATION = "Crash-1500.txt"
 SPLITS = {"train": "train", "training": "train", "test": "test", "testing": "test"}
 _LINE = re.compile(r"^\s*(\d+)\s*,\s*\[([^\]]*)\]\s*,(.*)$")
+
+
+def ustring_toa(first: int, num_frames: int) -> float:
+    """UString's CCD time of accident: the first frame labelled 1, clamped to ``[1, T - 1]``.
+
+    Cogito2012/UString ``src/DataLoader.py``, ``CrashDataset.get_toa_all``:
+    ``toa = np.where(labels == 1)[0][0]; toa = min(max(1, toa), self.n_frames-1)`` with ``n_frames = 50``.
+    A clip labelled from frame 0 gets toa 1 (the UString protocol scores frames ``[0, toa)``, so toa 0
+    would leave nothing to score); one labelled at or after its last frame gets ``T - 1``.
+    """
+    return float(min(max(1, int(first)), num_frames - 1))
 
 
 def videos_dir(root: Path) -> Path | None:
@@ -76,7 +88,8 @@ def parse_annotation(path: Path) -> dict[str, dict]:
         start, youtube, timing, weather, ego = fields
         out[vid.zfill(6)] = {
             "binlabels": labels,
-            "toa": float(labels.index(1)),
+            "toa": ustring_toa(labels.index(1), NUM_FRAMES),
+            "labelled_toa": labels.index(1),  # before the clamp
             "startframe": start,
             "youtube_id": youtube,
             "timing": timing,
@@ -149,6 +162,8 @@ def list_clips(root: str | Path, split: str | None = None) -> list[ClipRef]:
 def load(ref: ClipRef, size: tuple[int, int] | None = None) -> Clip:
     """Decode one CCD video."""
     frames = read_video(Path(ref.source), size)
+    if ref.positive:  # the same clamp on the decoded length (a video shorter than its 50 labels)
+        ref = replace(ref, toa=ustring_toa(ref.toa, len(frames)))
     check_toa(ref, len(frames))
     meta = {**ref.meta, "split": ref.split, "source": ref.source}
     if "timing" in meta:

@@ -92,3 +92,40 @@ def test_missing_files(ccd):
     ref = [r for r in list_clips(ccd) if r.clip_id == "positive/000002"][0]
     with pytest.raises(DatasetError, match="000002.mp4: video file not found"):
         load_clip(ref)
+
+
+def test_toa_clamped_to_1_and_t_minus_1_as_ustring(ccd, tmp_path):
+    """UString's CrashDataset clamps the first labelled frame to [1, T - 1]: a clip labelled from frame 0
+    gets toa 1, one labelled at or after its last frame T - 1; ``evaluate`` then scores both (it raised
+    on toa 0 and the loader on a toa past the decoded frames)."""
+    import torch
+
+    from accident_anticipation_ros.model.config import get_config
+    from accident_anticipation_ros.model.student import TSDStudent
+    from accident_anticipation_ros.training.checkpoint import save_student
+    from accident_anticipation_ros.training.evaluate import evaluate_checkpoint
+
+    videos = ccd / "videos"
+    write_video(videos / "Crash-1500" / "000003.mp4", 40)  # shorter than its 50 labels
+    write_video(videos / "Crash-1500" / "000004.mp4", 50)
+    late = ", ".join("1" if i >= 55 else "0" for i in range(60))  # a longer label list, labelled past T
+    lines = [line("000001", 0), line("000002", 45), line("000003", 45)]
+    lines.append(f"000004,[{late}],1,abc,Day,Normal,No")
+    (videos / "Crash-1500.txt").write_text("\n".join(lines) + "\n")
+    (ccd / "vgg16_features" / "test.txt").write_text(
+        "positive/000001.npz 1\npositive/000003.npz 1\npositive/000004.npz 1\nnegative/000001.npz 0\n"
+    )
+    refs = {r.clip_id: r for r in list_clips(ccd, split="test")}
+    assert refs["positive/000001"].toa == 1.0 and refs["positive/000001"].meta["labelled_toa"] == 0
+    assert refs["positive/000003"].toa == 45.0  # the annotation alone: T = 50
+    assert refs["positive/000004"].toa == 49.0 and refs["positive/000004"].meta["labelled_toa"] == 55
+    first, short = load_clip(refs["positive/000001"]), load_clip(refs["positive/000003"])
+    assert first.toa == 1.0 and first.labels.tolist() == [0] + [1] * 49
+    assert short.num_frames == 40 and short.toa == 39.0 and short.labels.sum() == 1
+
+    torch.manual_seed(0)
+    model = TSDStudent(get_config("tsd-test", image_size=(64, 64), window_size=2)).eval()
+    save_student(model, tmp_path / "m", {"fps": 10.0, "mean": [0.0] * 3, "std": [1.0] * 3})
+    metrics, details = evaluate_checkpoint(tmp_path / "m", ccd, "test")
+    assert details["toa"] == [1.0, 39.0, 49.0, -1.0] and details["positives"] == 3
+    assert 0.0 <= metrics["ap"] <= 1.0
