@@ -480,7 +480,8 @@ def train_benchmark(path: Path, args: argparse.Namespace, device: Any) -> dict[s
     text = None
     if cfg.loss.contrastive.enabled:
         text = torch.randn(len(expand_prompts(cfg.loss.contrastive)), student.embed_dim, device=device)
-    loss = TSDLoss(cfg.loss, text).to(device)
+    # random text embeddings: CLIP's initial logit scale for the targets' temperature
+    loss = TSDLoss(cfg.loss, text, teacher_logit_scale=1 / 0.07).to(device)
     params = [p for m in (model, loss) for p in m.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.optim.weight_decay},

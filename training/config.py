@@ -224,7 +224,8 @@ class ContrastiveConfig(TermConfig):
     Attributes:
         level: ``frame`` (every frame) or ``video`` (mean over the clip's frames).
         temperature: Student logit temperature.
-        teacher_temperature: Temperature of the teacher's image-prompt distribution (the target).
+        teacher_temperature: Temperature of the teacher's image-prompt distribution (the target); None:
+            the teacher's own ``1 / logit_scale`` (its zero-shot classifier; MobileCLIP: about 0.01).
         prompts: Literal prompts.
         templates: Prompt templates with a ``{cause}`` slot, expanded with every entry of ``causes``.
         causes: Accident causes for the templates.
@@ -233,7 +234,7 @@ class ContrastiveConfig(TermConfig):
     weight: float = 0.1
     level: str = "frame"
     temperature: float = 0.07
-    teacher_temperature: float = 0.07
+    teacher_temperature: float | None = None
     prompts: tuple[str, ...] = ()
     templates: tuple[str, ...] = ()
     causes: tuple[str, ...] = ()
@@ -241,7 +242,10 @@ class ContrastiveConfig(TermConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.level in ("frame", "video"), f"level must be frame or video, got {self.level!r}")
-        require(self.temperature > 0 and self.teacher_temperature > 0, "temperatures must be > 0")
+        require(
+            self.temperature > 0 and (self.teacher_temperature is None or self.teacher_temperature > 0),
+            "temperatures must be > 0",
+        )
         require(not self.templates or bool(self.causes), "templates need a non-empty 'causes' list")
         for t in self.templates:
             require("{cause}" in t, f"template {t!r} has no {{cause}} slot")

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from accident_anticipation_ros.training.config import LossConfig
+from accident_anticipation_ros.training.config import ContrastiveConfig, LossConfig
 
 TERMS = ("spatial", "temporal", "contrastive", "accident", "tta", "frequency", "risk_map", "risk_map_mil")
 
@@ -191,6 +191,25 @@ def contrastive_loss(
     return masked_mean(-(target * logp).sum(dim=-1), keep)
 
 
+def target_temperature(cfg: ContrastiveConfig, teacher_logit_scale: float | None) -> float | None:
+    """Temperature of the contrastive targets: ``cfg.teacher_temperature`` when set, else the teacher's
+    own ``1 / exp(logit_scale)`` (its zero-shot distribution); None when the term is off.
+
+    Raises:
+        ValueError: the term is on, no temperature is set and the teacher has no logit scale.
+    """
+    if not cfg.enabled:
+        return None
+    if cfg.teacher_temperature is not None:
+        return float(cfg.teacher_temperature)
+    if teacher_logit_scale is None or not teacher_logit_scale > 0:
+        raise ValueError(
+            "loss.contrastive.teacher_temperature is null (the teacher's own 1 / logit_scale) but the "
+            f"teacher has no logit scale ({teacher_logit_scale!r}); set a temperature"
+        )
+    return 1.0 / float(teacher_logit_scale)
+
+
 def frame_index(valid: torch.Tensor) -> torch.Tensor:
     """``(B, T)`` float frame indices 0..T-1 (relative to the window)."""
     return torch.arange(valid.shape[1], device=valid.device, dtype=torch.float32).expand(valid.shape)
@@ -344,9 +363,13 @@ class TSDLoss(nn.Module):
     Args:
         cfg: Which terms, their weights and options.
         text: ``(P, D)`` prompt embeddings (needed when the contrastive term is on).
+        teacher_logit_scale: The teacher's ``exp(logit_scale)``: the contrastive targets' temperature
+            is ``1 / teacher_logit_scale`` unless ``cfg.contrastive.teacher_temperature`` sets one.
     """
 
-    def __init__(self, cfg: LossConfig, text: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, cfg: LossConfig, text: torch.Tensor | None = None, teacher_logit_scale: float | None = None
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.terms = [name for name in TERMS if getattr(cfg, name).enabled]
@@ -356,6 +379,7 @@ class TSDLoss(nn.Module):
         if "contrastive" in self.terms and text is None:
             raise ValueError("the contrastive loss needs prompt text embeddings")
         self.register_buffer("text", text.float() if text is not None else None, persistent=False)
+        self.teacher_temperature = target_temperature(cfg.contrastive, teacher_logit_scale)
         self.uncertainty = UncertaintyWeighting(self.terms) if cfg.weighting == "uncertainty" else None
 
     @property
@@ -397,7 +421,7 @@ class TSDLoss(nn.Module):
                 tg.valid,
                 cc.level,
                 cc.temperature,
-                cc.teacher_temperature,
+                self.teacher_temperature,
             )
         if "accident" in self.terms:
             parts["accident"] = anticipation_loss(out.risk_logit, tg.positive, tg.toa, tg.fps, tg.valid)

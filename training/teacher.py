@@ -49,6 +49,7 @@ class TeacherInfo:
     embed_dim: int
     has_text: bool
     fingerprint: str  # sha256 of (source, model, weights sha256 or "random", image size, normalisation)
+    logit_scale: float | None = None  # exp of the learned CLIP logit scale (max 100); None without text
 
 
 @dataclass(frozen=True)
@@ -179,17 +180,18 @@ def build_teacher(cfg: TeacherConfig, device: torch.device | str = "cpu") -> Fro
     mean, std = teacher_norm(cfg)
     weights_id = file_sha256(cfg.checkpoint) if cfg.checkpoint and cfg.source != "aar" else "random"
     if cfg.source == "open_clip":
-        trunk, head, text, tokenizer, size, embed_dim = _open_clip(cfg)
+        trunk, head, text, tokenizer, size, embed_dim, logit_scale = _open_clip(cfg)
         name = cfg.model
     elif cfg.source == "timm":
         trunk, size, embed_dim = _timm(cfg)
-        head, text, tokenizer, name = nn.Identity(), None, None, cfg.model
+        head, text, tokenizer, name, logit_scale = nn.Identity(), None, None, cfg.model, None
     else:
         from accident_anticipation_ros.training.teacher_clip import load_teacher_clip
 
         model, meta = load_teacher_clip(cfg.checkpoint)
         spec = model.spec
         trunk, head, text, tokenizer = model.visual.trunk, nn.Identity(), model.text, model.tokenizer()
+        logit_scale = _scale(model.logit_scale)
         size, embed_dim, name, weights_id = (
             spec.image.image_size,
             spec.embed_dim,
@@ -207,8 +209,14 @@ def build_teacher(cfg: TeacherConfig, device: torch.device | str = "cpu") -> Fro
         embed_dim=int(embed_dim),
         has_text=text is not None,
         fingerprint=_fingerprint(cfg.source, name, weights_id, size, mean, std),
+        logit_scale=logit_scale,
     )
     return FrozenTeacher(trunk, head, text, tokenizer, info).to(device)
+
+
+def _scale(logit_scale: torch.Tensor | None) -> float | None:
+    """A CLIP model's softmax scale ``exp(logit_scale)``, clamped at 100 as CLIP training clamps it."""
+    return None if logit_scale is None else float(logit_scale.detach().exp().clamp(max=100.0))
 
 
 def _open_clip(cfg: TeacherConfig):
@@ -235,13 +243,13 @@ def _open_clip(cfg: TeacherConfig):
         raise TeacherError(
             f"open_clip model {cfg.model!r} has no timm image trunk with forward_intermediates"
         )
-    model if hasattr(model, "encode_text") else None
     tokenizer = open_clip.get_tokenizer(cfg.model)
     size = tuple(getattr(visual, "image_size", (256, 256)))
     with torch.no_grad():  # the embedding width, from a tiny forward (heads differ between models)
         embed_dim = int(visual(torch.zeros(1, 3, 64, 64)).shape[-1])
+    scale = _scale(getattr(model, "logit_scale", None))
     # keep the text tower reachable through ``encode_text`` only (the image tower is used piecewise)
-    return visual.trunk, visual.head, _TextOnly(model), tokenizer, size, embed_dim
+    return visual.trunk, visual.head, _TextOnly(model), tokenizer, size, embed_dim, scale
 
 
 class _TextOnly(nn.Module):

@@ -177,7 +177,7 @@ class Trainer:
         self.train_store, self.val_store = self._stores()
         self.fps = self.train_store.entries[0].fps
         text = self._prompt_embeddings() if cfg.loss.contrastive.enabled else None
-        self.loss = TSDLoss(cfg.loss, text).to(self.device)
+        self.loss = TSDLoss(cfg.loss, text, info.logit_scale if info is not None else None).to(self.device)
         self.module = TrainModule(self.model, self.loss)
         self.optimizer = torch.optim.AdamW(
             _param_groups([self.model, self.loss], cfg.optim.weight_decay),
@@ -496,6 +496,7 @@ class Trainer:
                 "arch": self.cfg.student.arch,
                 "resize": self.cfg.data.resize,
                 "teacher": self.teacher.info.name if self.teacher is not None else None,
+                "teacher_temperature": self.loss.teacher_temperature,  # of the contrastive targets
                 "stateful": self.streams is not None,
                 "epoch": self.epoch,
                 "step": self.step,

@@ -22,6 +22,7 @@ from accident_anticipation_ros.training.losses import (
     risk_map_loss,
     risk_map_mil_loss,
     spatial_loss,
+    target_temperature,
     temporal_shift_loss,
     tta_loss,
 )
@@ -204,7 +205,7 @@ def _targets(with_teacher=True, B=2, T=4, D=6):
 
 def test_tsd_loss_combines_only_enabled_terms():
     cfg = LossConfig()
-    loss = TSDLoss(cfg, text=torch.randn(4, 6))
+    loss = TSDLoss(cfg, text=torch.randn(4, 6), teacher_logit_scale=1 / 0.07)
     total, parts = loss(_Out(), _targets())
     assert set(parts) == {"spatial", "temporal", "contrastive", "accident", "tta"}
     expected = sum(getattr(cfg, n).weight * parts[n] for n in parts)
@@ -217,9 +218,40 @@ def test_tsd_loss_combines_only_enabled_terms():
     total, parts = TSDLoss(plain)(_Out(), _targets(with_teacher=False))
     assert set(parts) == {"accident", "tta"} and not TSDLoss(plain).needs_teacher
     with pytest.raises(ValueError, match="teacher targets"):
-        TSDLoss(cfg, text=torch.randn(4, 6))(_Out(), _targets(with_teacher=False))
+        TSDLoss(cfg, text=torch.randn(4, 6), teacher_logit_scale=1 / 0.07)(
+            _Out(), _targets(with_teacher=False)
+        )
     with pytest.raises(ValueError, match="prompt"):
         TSDLoss(cfg)
+
+
+def test_contrastive_targets_at_the_teacher_logit_scale_unless_a_temperature_is_set():
+    """``teacher_temperature: null`` (the default): the teacher's own zero-shot distribution,
+    ``softmax(logit_scale * cos)``; an explicit temperature (a config's 0.07) is kept as it is."""
+    from dataclasses import replace
+
+    cfg = LossConfig()
+    assert cfg.contrastive.teacher_temperature is None
+    assert target_temperature(cfg.contrastive, 50.0) == pytest.approx(0.02)
+    explicit = replace(cfg.contrastive, teacher_temperature=0.07)
+    assert target_temperature(explicit, 50.0) == 0.07 and target_temperature(explicit, None) == 0.07
+    assert target_temperature(replace(cfg.contrastive, enabled=False), None) is None
+    with pytest.raises(ValueError, match="teacher has no logit scale"):
+        target_temperature(cfg.contrastive, None)
+    with pytest.raises(ValueError, match="teacher has no logit scale"):
+        TSDLoss(cfg, text=torch.randn(4, 6))
+
+    torch.manual_seed(0)
+    text, out, tg = torch.randn(4, 6), _Out(), _targets()
+    loss = TSDLoss(cfg, text, teacher_logit_scale=50.0)
+    assert loss.teacher_temperature == pytest.approx(0.02)
+    c = cfg.contrastive
+    expected = contrastive_loss(
+        out.embedding, tg.teacher_embedding, text, tg.valid, c.level, c.temperature, 0.02
+    )
+    assert loss.parts(out, tg)["contrastive"].item() == pytest.approx(expected.item(), rel=1e-6)
+    flat = contrastive_loss(out.embedding, tg.teacher_embedding, text, tg.valid, c.level, c.temperature, 0.07)
+    assert flat.item() != pytest.approx(expected.item(), rel=1e-3)  # the temperature matters
 
 
 def test_per_frame_targets_equal_per_clip_ones_and_chain_two_clips_in_a_row():

@@ -247,3 +247,62 @@ def _quiet():
     from accident_anticipation_ros.training.teacher import _quiet_open_clip
 
     return _quiet_open_clip()
+
+
+def _clip_teacher(stem, logit_scale: float):
+    """A tiny random ``aar`` teacher whose learned ``exp(logit_scale)`` is ``logit_scale``."""
+    import math
+
+    from accident_anticipation_ros.training.teacher_clip import (
+        ImageTowerSpec,
+        TeacherCLIP,
+        TeacherSpec,
+        TextTowerSpec,
+        save_teacher_clip,
+    )
+
+    image = ImageTowerSpec(widths=(8, 16, 32, 32), depths=(1, 1, 1, 1), image_size=(64, 64))
+    text = TextTowerSpec(context_length=16, width=32, heads=2, layers=1)
+    clip = TeacherCLIP(TeacherSpec(name="t", embed_dim=24, image=image, text=text))
+    with torch.no_grad():
+        clip.logit_scale.fill_(math.log(logit_scale))
+    save_teacher_clip(clip, stem)
+    return stem
+
+
+def test_teacher_info_carries_the_checkpoint_logit_scale(tmp_path):
+    """``TeacherInfo.logit_scale`` is ``exp(logit_scale)`` of the weights loaded (open_clip and aar), the
+    softmax scale of the teacher's own zero-shot targets; a timm image tower has none."""
+    import math
+
+    import open_clip
+
+    with _quiet():
+        model = open_clip.create_model("MobileCLIP2-S0", pretrained=None)
+    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
+    sd["logit_scale"] = torch.tensor(math.log(50.0))
+    path = tmp_path / "open_clip_model.safetensors"
+    save_file(sd, str(path))
+    cfg = TeacherConfig(source="open_clip", model="MobileCLIP2-S0", checkpoint=str(path))
+    assert build_teacher(cfg).info.logit_scale == pytest.approx(50.0, rel=1e-5)
+    aar = TeacherConfig(source="aar", checkpoint=str(_clip_teacher(tmp_path / "aar", 25.0)))
+    assert build_teacher(aar).info.logit_scale == pytest.approx(25.0, rel=1e-5)
+    assert build_teacher(TeacherConfig(source="timm", model="fastvit_mci0")).info.logit_scale is None
+
+
+def test_trainer_contrastive_targets_default_to_the_teacher_logit_scale(synth_root, tmp_path):
+    """A config without ``teacher_temperature`` distils the teacher's own distribution (1 / 25 here);
+    an explicit 0.07 (what the synthetic demo config sets) stays 0.07. The checkpoint records the one used."""
+    from accident_anticipation_ros.training.config import train_config_from_dict
+    from accident_anticipation_ros.training.trainer import Trainer
+
+    from .conftest import tiny_config
+
+    stem = _clip_teacher(tmp_path / "teacher", 25.0)
+    prompts = ["a red car closes in fast", "an empty road"]
+    for value, expected in ((None, 1 / 25.0), (0.07, 0.07)):
+        contrastive = {"prompts": prompts, **({"teacher_temperature": value} if value is not None else {})}
+        data = tiny_config(synth_root, stem, tmp_path / f"run-{value}", loss={"contrastive": contrastive})
+        trainer = Trainer(train_config_from_dict(data))
+        assert trainer.loss.teacher_temperature == pytest.approx(expected, rel=1e-5)
+        assert trainer._meta()["train"]["teacher_temperature"] == pytest.approx(expected, rel=1e-5)
