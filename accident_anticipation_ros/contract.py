@@ -26,7 +26,10 @@ Metadata (``metadata_props``, every value a string): :data:`METADATA_KEYS`, enco
 checkpoint's weights file (``<name>.safetensors``), or for a model that exists only in memory
 ``model.checkpoint.state_dict_sha256``. ``aar.risk_map_trained`` (optional, not in
 :data:`METADATA_KEYS`: ``"true"``, or absent / ``"false"`` for an untrained map; the encoding writes
-it only when true) says whether a loss trained the risk-map head; an untrained map is not drawn. :func:`file_sha256` over an ONNX file and its external data
+it only when true) says whether a loss trained the risk-map head; an untrained map is not drawn.
+``aar.preprocess`` (optional, not in :data:`METADATA_KEYS`: one of :data:`PREPROCESS_MODES`; absent
+means :data:`DEFAULT_PREPROCESS`, which the encoding never writes) is how the training fitted frames
+to the input (``train.resize``); a runtime fits camera frames the same way. :func:`file_sha256` over an ONNX file and its external data
 is also the ONNX part of the TensorRT engine cache key.
 
 Optional semantics (:data:`OPTIONAL_METADATA_KEYS`, both or neither): ``aar.semantics`` is the JSON of
@@ -76,6 +79,9 @@ META_MEAN = "aar.mean"
 META_STD = "aar.std"
 META_FPS = "aar.fps"
 META_RISK_MAP_TRAINED = "aar.risk_map_trained"  # optional; absent means untrained
+META_PREPROCESS = "aar.preprocess"  # optional; absent means DEFAULT_PREPROCESS
+PREPROCESS_MODES = ("letterbox", "center_crop", "stretch")  # how a frame is fitted to the input
+DEFAULT_PREPROCESS = "letterbox"
 METADATA_KEYS = (
     META_FORMAT,
     META_MODEL_NAME,
@@ -130,6 +136,7 @@ class ModelMetadata:
         fps: Frame rate the model assumes.
         semantics: Training domain, causes and domain statistics; None for a model without them.
         risk_map_trained: Whether a loss trained the risk-map head (absent in the metadata: False).
+        preprocess: How the training fitted frames to the input, one of :data:`PREPROCESS_MODES`.
     """
 
     model_name: str
@@ -142,6 +149,7 @@ class ModelMetadata:
     fps: float
     semantics: ModelSemantics | None = None
     risk_map_trained: bool = False
+    preprocess: str = DEFAULT_PREPROCESS
 
 
 def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
@@ -164,7 +172,16 @@ def encode_metadata(meta: ModelMetadata) -> dict[str, str]:
         props[META_SEMANTICS_SHA256] = semantics_sha256(meta.model_hash, text)
     if meta.risk_map_trained:
         props[META_RISK_MAP_TRAINED] = "true"
+    if meta.preprocess != DEFAULT_PREPROCESS:
+        props[META_PREPROCESS] = check_preprocess(meta.preprocess)
     return props
+
+
+def check_preprocess(mode: str) -> str:
+    """``mode`` if it is one of :data:`PREPROCESS_MODES`; ContractError naming the key otherwise."""
+    if mode not in PREPROCESS_MODES:
+        raise ContractError(f"{META_PREPROCESS} must be one of {list(PREPROCESS_MODES)}, got {mode!r}")
+    return mode
 
 
 def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
@@ -199,6 +216,7 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
     trained = props.get(META_RISK_MAP_TRAINED, "false")
     if trained not in ("true", "false"):
         raise ContractError(f"{META_RISK_MAP_TRAINED} must be 'true' or 'false', got {trained!r}")
+    preprocess = check_preprocess(props.get(META_PREPROCESS, DEFAULT_PREPROCESS))
     if height <= 0 or width <= 0 or not fps > 0:
         raise ContractError(f"{META_INPUT_HEIGHT}/width and {META_FPS} must be > 0")
     semantics = None
@@ -220,6 +238,7 @@ def decode_metadata(props: Mapping[str, str]) -> ModelMetadata:
         fps=fps,
         semantics=semantics,
         risk_map_trained=trained == "true",
+        preprocess=preprocess,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 RELIABILITIES = ("best_effort", "reliable")
-PREPROCESS_MODES = ("letterbox", "center_crop", "stretch")
+PREPROCESS_MODES = ("model", "letterbox", "center_crop", "stretch")  # "model": the model's aar.preprocess
 
 
 class ParameterError(ValueError):
@@ -30,7 +30,7 @@ class NodeParams:
     camera_names: tuple[str, ...] = ()
     reliability: str = "best_effort"
     depth: int = 1
-    preprocess: str = "letterbox"
+    preprocess: str = "model"
     num_threads: int = 0
     allow_spinning: bool = False
     batch_cameras: bool = True
@@ -123,6 +123,11 @@ class NodeParams:
             f"must be > 0 seconds, got {self.stale_error_after}",
         )
 
+    @property
+    def preprocess_mode(self) -> str | None:
+        """The ``Preprocessor`` mode: None (the model's own) for ``"model"``, else the mode set."""
+        return None if self.preprocess == "model" else self.preprocess
+
     def session_config(self):
         """The ``runtime.session.SessionConfig`` these parameters describe (the node and offline replay)."""
         from accident_anticipation_ros.runtime.session import SessionConfig
@@ -159,7 +164,8 @@ DESCRIPTIONS: dict[str, str] = {
     "camera_names": "one name per topic for the output namespaces ~/<name>/...; empty: derived from the topics",
     "reliability": "camera subscription reliability: best_effort (sensor data) or reliable",
     "depth": "camera subscription queue depth (keep-last)",
-    "preprocess": "how frames are fitted to the model input: letterbox, center_crop or stretch",
+    "preprocess": "how frames are fitted to the model input: model (as its training did, from the model's "
+    "metadata; letterbox if it does not say), letterbox, center_crop or stretch",
     "num_threads": "backend CPU threads (ONNX Runtime intra-op); 0 = the backend's default",
     "allow_spinning": "ONNX Runtime: let idle worker threads spin-wait (lower latency, ~4x the CPU per frame); "
     "false frees the cores between frames",

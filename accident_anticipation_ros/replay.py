@@ -491,7 +491,7 @@ def replay_offline(
     started = time.monotonic()
     engine = create_backend(model, backend)
     session = StreamSession(
-        engine, params.session_config(), Preprocessor(engine.info, mode=params.preprocess)
+        engine, params.session_config(), Preprocessor(engine.info, mode=params.preprocess_mode)
     )
     frames = risk = overlays = decimated = 0
     missing: list[MissingFrame] = []

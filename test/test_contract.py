@@ -142,6 +142,22 @@ def test_risk_map_trained_is_optional_and_false_when_absent():
         decode_metadata(dict(encoded, **{"aar.risk_map_trained": "yes"}))
 
 
+def test_preprocess_is_optional_and_letterbox_when_absent():
+    """``aar.preprocess``: how the training fitted frames; absent (a model exported before it existed,
+    or a letterboxed one: never written) means letterbox, so existing files stay byte for byte."""
+    assert META.preprocess == "letterbox" and "aar.preprocess" not in encode_metadata(META)
+    for mode in ("center_crop", "stretch"):
+        cropped = dataclasses.replace(META, preprocess=mode)
+        encoded = encode_metadata(cropped)
+        assert encoded["aar.preprocess"] == mode and decode_metadata(encoded) == cropped
+    with pytest.raises(
+        ContractError, match=r"aar.preprocess must be one of \['letterbox', 'center_crop', 'stretch'\]"
+    ):
+        decode_metadata(dict(encode_metadata(META), **{"aar.preprocess": "zoom"}))
+    with pytest.raises(ContractError, match="aar.preprocess must be one of"):
+        encode_metadata(dataclasses.replace(META, preprocess="zoom"))
+
+
 def test_decode_names_missing_keys():
     props = {k: v for k, v in encode_metadata(META).items() if k not in ("aar.fps", "aar.std")}
     with pytest.raises(ContractError, match=r"missing \['aar\.std', 'aar\.fps'\]"):

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accident_anticipation_ros.contract import PREPROCESS_MODES
 from accident_anticipation_ros.metrics import METRIC_LABELS
 from accident_anticipation_ros.training.errors import TrainConfigError
 from accident_anticipation_ros.training.yaml_config import apply_overrides, build, load_yaml, require
 
-RESIZE_MODES = ("letterbox", "center_crop", "stretch")
+RESIZE_MODES = PREPROCESS_MODES  # contract: how frames are fitted to the input (aar.preprocess)
 
 
 @dataclass(frozen=True)

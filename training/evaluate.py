@@ -36,6 +36,7 @@ def evaluate_checkpoint(
         clips whose key object's boxes are known; None when none are).
     """
     from accident_anticipation_ros.metrics_map import box_cells, box_to_input, top_cell_accuracy
+    from accident_anticipation_ros.model.checkpoint import checkpoint_preprocess
     from accident_anticipation_ros.training.cache import fit_frames
     from accident_anticipation_ros.training.checkpoint import load_student
     from accident_anticipation_ros.training.datasets import list_clips, load_clip
@@ -44,7 +45,7 @@ def evaluate_checkpoint(
 
     dev = torch.device(device)
     model, meta = load_student(checkpoint, dev)
-    mode = resize or meta.get("train", {}).get("resize", "letterbox")
+    mode = resize or checkpoint_preprocess(meta, str(checkpoint))
     size = model.cfg.image_size
     refs = list_clips(data, fmt, split)[:max_clips]
     if not refs:

@@ -44,7 +44,8 @@ class SemanticsSpec:
         data: Dataset root of the training data.
         format: Dataset format (``auto`` detects it).
         split: The split the statistics are computed on (the training split).
-        resize: How frames are fitted to the input (as in training and the node).
+        resize: How frames are fitted to the input; None: the model's own (``aar.preprocess``, as in
+            training and the node).
         percentile: Out-of-domain threshold: this percentile of the training frames' scores.
         cause_window_s: Cause vectors average the last this many seconds before each accident.
         cause_space: ``whitened`` (cosine in the domain statistics' whitened coordinates) or
@@ -57,7 +58,7 @@ class SemanticsSpec:
     data: str
     format: str = "auto"
     split: str = "train"
-    resize: str = "letterbox"
+    resize: str | None = None
     percentile: float = 99.0
     cause_window_s: float = 1.0
     cause_space: str = WHITENED
@@ -70,9 +71,10 @@ class SemanticsSpec:
             raise ValueError(f"cause_space must be one of {CAUSE_SPACES}, got {self.cause_space!r}")
 
 
-def clip_embeddings(backend, clips: Iterable[Clip], resize: str = "letterbox") -> list[ClipEmbeddings]:
+def clip_embeddings(backend, clips: Iterable[Clip], resize: str | None = None) -> list[ClipEmbeddings]:
     """Run a runtime backend frame by frame over each clip from a reset state, frames preprocessed as
-    the node preprocesses them (ONNX Runtime on the exported graph: the deployed network, ~1 ms a frame)."""
+    the node preprocesses them (ONNX Runtime on the exported graph: the deployed network, ~1 ms a frame;
+    ``resize`` None: the model's own mode)."""
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import sigmoid
 
@@ -99,7 +101,7 @@ def clip_embeddings(backend, clips: Iterable[Clip], resize: str = "letterbox") -
 
 
 def split_embeddings(
-    model_path: str | Path, data: str | Path, split: str, fmt: str = "auto", resize: str = "letterbox",
+    model_path: str | Path, data: str | Path, split: str, fmt: str = "auto", resize: str | None = None,
     max_clips: int | None = None, threads: int | None = None,
 ) -> tuple[list[ClipEmbeddings], ModelInfo]:  # fmt: skip
     """A model's per-frame outputs over a dataset split (an ``.onnx`` runs on ONNX Runtime, a
@@ -160,7 +162,13 @@ def semantics_from_items(
         causes = None
     fps = sorted({i.fps for i in items})
     text = spec.training_domain or describe_domain(
-        spec.data, fmt, spec.split, len(items), fps[0] if len(fps) == 1 else math.nan, info, spec.resize
+        spec.data,
+        fmt,
+        spec.split,
+        len(items),
+        fps[0] if len(fps) == 1 else math.nan,
+        info,
+        spec.resize or info.preprocess,
     )
     semantics = ModelSemantics(text, causes, domain)
     report = {

@@ -5,7 +5,7 @@
     report = evaluate_clips_stream("models/tsd-nano.onnx", "runs/data/synth-ccd-128", split="test")
 
 One session (one recurrent state) runs over the whole stream with the node's default settings
-(``NodeParams()``: reset rules, smoothing, alert hysteresis, letterbox); nothing resets it except
+(``NodeParams()``: reset rules, smoothing, alert hysteresis, the model's own preprocessing); nothing resets it except
 those rules. Stamps are ``k / fps`` (a drive's own stamps; clips are chained back to back with one
 period between them, as ``bag-from-clips --continuous`` lays them out). Each window of
 ``stream_metrics.event_windows`` is also run from a fresh state (a second session over the same
@@ -67,7 +67,7 @@ def _session(backend, align: bool):
         from dataclasses import replace
 
         config = replace(config, align_to_model_fps=True)
-    return StreamSession(backend, config, Preprocessor(backend.info, mode=params.preprocess))
+    return StreamSession(backend, config, Preprocessor(backend.info, mode=params.preprocess_mode))
 
 
 def alignment_available() -> bool:
@@ -202,11 +202,9 @@ def run_drive(backend, root: str | Path, spec: WindowSpec | None = None, *, repe
 def drive_report(outputs: StreamOutputs, root: str | Path, info, spec: WindowSpec | None = None,
                  repeat: int = 1) -> dict:  # fmt: skip
     """The streaming report of :func:`run_drive`'s outputs (``info``: the backend's ``ModelInfo``)."""
-    from accident_anticipation_ros.parameters import NodeParams
-
     record, cols, truth = _drive_truth(Path(root))
     report = stream_report(outputs, truth, event_windows(truth, spec))
-    cell = map_cell_of_point(info, record["height"], record["width"], NodeParams().preprocess)
+    cell = map_cell_of_point(info, record["height"], record["width"], info.preprocess)
     report["map_truth"] = risk_map_truth(outputs, truth, cols["key_box"], cell, info.risk_map_shape)
     report["repeat"] = repeat
     return report

@@ -152,6 +152,29 @@ def open_clip_norm(model_name: str) -> tuple[tuple[float, ...], tuple[float, ...
     return DEFAULT_MEAN, DEFAULT_STD
 
 
+# open_clip's ``resize_mode`` -> the package's equivalent frame fitting (``data.resize``)
+_OPEN_CLIP_CROPS = {"shortest": "center_crop", "squash": "stretch", "longest": "letterbox"}
+
+
+def teacher_crop(cfg: TeacherConfig) -> str | None:
+    """How the teacher's own preprocessing fits an image to its input, as a ``data.resize`` mode; None
+    where the teacher does not say (timm image towers, ``aar`` teachers).
+
+    open_clip's MobileCLIP / MobileCLIP2 configs say ``resize_mode: shortest``: the shortest side resized
+    to the input size, then a centre crop, which is ``center_crop`` here (the largest centred window of
+    the input's aspect ratio, resized).
+    """
+    if cfg.source != "open_clip":
+        return None
+    import open_clip
+
+    for tag in open_clip.list_pretrained_tags_by_model(cfg.model):
+        pcfg = open_clip.get_pretrained_cfg(cfg.model, tag)
+        if pcfg and pcfg.get("resize_mode") in _OPEN_CLIP_CROPS:
+            return _OPEN_CLIP_CROPS[pcfg["resize_mode"]]
+    return None
+
+
 def teacher_norm(cfg: TeacherConfig) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The teacher's input normalisation without building it (the student uses the same)."""
     if cfg.mean is not None and cfg.std is not None:

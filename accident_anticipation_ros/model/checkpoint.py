@@ -30,8 +30,10 @@ from safetensors.torch import save_file
 from accident_anticipation_ros.contract import (
     CHECKPOINT_SEMANTICS,
     CHECKPOINT_SEMANTICS_SHA256,
+    DEFAULT_PREPROCESS,
     ContractError,
     ModelSemantics,
+    check_preprocess,
     encode_semantics,
     file_sha256,
     semantics_sha256,
@@ -275,6 +277,21 @@ def checkpoint_semantics(meta: dict[str, Any], source: str = "checkpoint") -> Mo
         )
     except ContractError as err:
         raise CheckpointError(f"{source}: {err}") from None
+
+
+def checkpoint_preprocess(meta: dict[str, Any], source: str = "checkpoint") -> str:
+    """How the training fitted frames to the input: the checkpoint's ``train.resize`` (``aar.preprocess``
+    of its export); ``letterbox`` for a checkpoint that does not say.
+
+    Raises:
+        CheckpointError: not one of ``contract.PREPROCESS_MODES``.
+    """
+    train = meta.get("train")
+    mode = train.get("resize", DEFAULT_PREPROCESS) if isinstance(train, dict) else DEFAULT_PREPROCESS
+    try:
+        return check_preprocess(mode)
+    except ContractError as err:
+        raise CheckpointError(f"{source}: train.resize: {err}") from None
 
 
 def write_semantics(path: str | os.PathLike, semantics: ModelSemantics | None) -> Path:

@@ -27,6 +27,7 @@ import torch.nn as nn
 
 from accident_anticipation_ros.contract import (
     BATCH_DIM,
+    DEFAULT_PREPROCESS,
     IMAGE,
     OUTPUTS,
     STATE_IN,
@@ -36,6 +37,7 @@ from accident_anticipation_ros.contract import (
     encode_metadata,
 )
 from accident_anticipation_ros.model.checkpoint import (
+    checkpoint_preprocess,
     checkpoint_semantics,
     load_checkpoint,
     state_dict_sha256,
@@ -100,6 +102,7 @@ def onnx_metadata(
     std: Sequence[float],
     semantics: ModelSemantics | None = None,
     risk_map_trained: bool = False,
+    preprocess: str = DEFAULT_PREPROCESS,
 ) -> dict[str, str]:
     """The ``aar.*`` metadata_props of the contract (with the semantics and their sha256 when given)."""
     H, W = model.cfg.image_size
@@ -115,6 +118,7 @@ def onnx_metadata(
             fps=fps,
             semantics=semantics,
             risk_map_trained=risk_map_trained,
+            preprocess=preprocess,
         )
     )
 
@@ -250,6 +254,7 @@ def export_onnx(
     semantics: ModelSemantics | None = None,
     risk_map_trained: bool | None = None,
     batch_axis: bool = True,
+    preprocess: str | None = None,
 ) -> ExportReport:
     """Reparameterize, export the step graph, check it, and compare ONNX Runtime with PyTorch.
 
@@ -273,6 +278,8 @@ def export_onnx(
             ``risk_map_trained`` (the trainer writes it: true when a risk-map loss ran; absent: False).
         batch_axis: Export the first dimension as the symbolic ``"batch"`` (several cameras in one
             call); False: the static batch 1 of older exports.
+        preprocess: ``aar.preprocess``, how frames are fitted to the input; default: the checkpoint's
+            ``train.resize`` (absent, or a model in memory: letterbox).
 
     Raises:
         ExportError: missing metadata, a failed export or check, or a parity error above tolerance
@@ -284,6 +291,7 @@ def export_onnx(
     if opset < 17:
         raise ExportError(f"opset must be >= 17, got {opset}")
     if not isinstance(model, TSDStudent):
+        model_path = model
         model, meta = load_checkpoint(model)
         fps = meta["fps"] if fps is None else fps
         mean = meta["mean"] if mean is None else mean
@@ -292,6 +300,8 @@ def export_onnx(
         semantics = checkpoint_semantics(meta, str(out_path)) if semantics is None else semantics
         if risk_map_trained is None:
             risk_map_trained = bool(meta.get("risk_map_trained", False))
+        if preprocess is None:
+            preprocess = checkpoint_preprocess(meta, str(model_path))
     missing = [name for name, value in (("fps", fps), ("mean", mean), ("std", std)) if value is None]
     if missing:
         raise ExportError(f"export_onnx of a model in memory needs {missing} (the input the model assumes)")
@@ -308,7 +318,16 @@ def export_onnx(
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
         _declare_shapes(proto, StepGraph(deployed), batch_axis)
         converted = store_exact_float16(proto).converted if float16_storage else 0
-        props = onnx_metadata(deployed, model_hash, fps, mean, std, semantics, bool(risk_map_trained))
+        props = onnx_metadata(
+            deployed,
+            model_hash,
+            fps,
+            mean,
+            std,
+            semantics,
+            bool(risk_map_trained),
+            preprocess or DEFAULT_PREPROCESS,
+        )
         for key, value in props.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value

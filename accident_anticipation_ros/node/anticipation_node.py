@@ -197,8 +197,8 @@ class AnticipationNode(LifecycleNode):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.get_logger().info(
             f"configured: model '{info.model_name}' ({info.input_width}x{info.input_height}, "
-            f"{info.fps:g} fps) on {self.backend.describe()}, {self._batch_note(len(cameras))}, "
-            f"warm-up {warm_ms:.0f} ms; file sha256 "
+            f"{info.fps:g} fps, {self.params.preprocess_mode or info.preprocess}) on {self.backend.describe()}, "
+            f"{self._batch_note(len(cameras))}, warm-up {warm_ms:.0f} ms; file sha256 "
             f"{trusted.sha256[:12]}... ({'matches the ' + trusted.source if trusted.verified else 'unchecked'}); "
             "cameras: "
             + ", ".join(
@@ -206,6 +206,12 @@ class AnticipationNode(LifecycleNode):
                 for c in self.cameras.values()
             )
         )
+        mode = self.params.preprocess_mode
+        if mode is not None and mode != info.preprocess:
+            self.get_logger().warning(
+                f"preprocess '{mode}' differs from the model's own '{info.preprocess}' (how its training "
+                "fitted frames): the model sees other crops than it was trained on; use preprocess: model"
+            )
         return TransitionCallbackReturn.SUCCESS
 
     def _batch_note(self, cameras: int) -> str:
@@ -245,7 +251,7 @@ class AnticipationNode(LifecycleNode):
         for cam in self.cameras.values():
             # A fresh session per activation: its first frame reports the reset "first_frame".
             session = StreamSession(
-                self.backend, self._session_config, Preprocessor(self.backend.info, mode=p.preprocess)
+                self.backend, self._session_config, Preprocessor(self.backend.info, mode=p.preprocess_mode)
             )
             cam.pipeline = StreamPipeline(session, cam.name)
             cam.subscription = self._subscribe(cam, qos)

@@ -27,9 +27,11 @@ from typing import Any
 import numpy as np
 
 from accident_anticipation_ros.contract import (
+    DEFAULT_PREPROCESS,
     IMAGE,
     ContractError,
     ModelSemantics,
+    check_preprocess,
     encode_semantics,
     image_shape,
     semantics_sha256,
@@ -61,6 +63,8 @@ class ModelInfo:
         risk_map_trained: Whether a loss trained the risk-map head.
         batch_axis: The model takes a batch of frames (one row per stream) in one call; False for
             a batch-1 export (``step_batch`` then steps the rows one by one).
+        preprocess: How the training fitted frames to the input (``contract.PREPROCESS_MODES``);
+            the runtime's :class:`~accident_anticipation_ros.runtime.preprocessing.Preprocessor` default.
     """
 
     model_name: str
@@ -77,6 +81,7 @@ class ModelInfo:
     semantics: ModelSemantics | None = field(default=None, hash=False, repr=False)
     risk_map_trained: bool = False
     batch_axis: bool = False
+    preprocess: str = DEFAULT_PREPROCESS
 
     def to_json(self) -> dict:
         """A JSON-serialisable dict (inverse of :meth:`from_json`); semantics as text and sha256."""
@@ -114,6 +119,7 @@ class ModelInfo:
                 semantics=semantics,
                 risk_map_trained=bool(data.get("risk_map_trained", False)),
                 batch_axis=bool(data.get("batch_axis", False)),
+                preprocess=check_preprocess(str(data.get("preprocess", DEFAULT_PREPROCESS))),
             )
         except ContractError as exc:
             raise BackendError(f"{source}: {exc}") from exc

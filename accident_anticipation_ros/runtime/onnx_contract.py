@@ -128,6 +128,7 @@ def check_contract(sig: OnnxSignature, source: str) -> ModelInfo:
         semantics=meta.semantics,
         risk_map_trained=meta.risk_map_trained,
         batch_axis=batch_axis,
+        preprocess=meta.preprocess,
     )
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from accident_anticipation_ros.contract import DEFAULT_PREPROCESS, PREPROCESS_MODES
 from accident_anticipation_ros.runtime.backend import ModelInfo
 
-MODES = ("letterbox", "center_crop", "stretch")
+MODES = PREPROCESS_MODES
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,17 @@ class Preprocessor:
     Args:
         spec: A :class:`ModelInfo`, or ``(height, width, mean, std)``.
         mode: ``"letterbox"`` (keep the whole frame, pad), ``"center_crop"`` (fill, crop the
-            sides) or ``"stretch"`` (ignore the aspect ratio).
+            sides) or ``"stretch"`` (ignore the aspect ratio); None: the model's own
+            (``ModelInfo.preprocess``, how its training fitted frames; letterbox for a tuple ``spec``).
     """
 
-    def __init__(self, spec: ModelInfo | tuple, mode: str = "letterbox") -> None:
+    def __init__(self, spec: ModelInfo | tuple, mode: str | None = None) -> None:
         if isinstance(spec, ModelInfo):
             height, width, mean, std = spec.input_height, spec.input_width, spec.mean, spec.std
+            mode = spec.preprocess if mode is None else mode
         else:
             height, width, mean, std = spec
+            mode = DEFAULT_PREPROCESS if mode is None else mode
         if mode not in MODES:
             raise ValueError(f"unknown preprocessing mode {mode!r}; expected one of {MODES}")
         mean = np.asarray(mean, np.float32).reshape(3)

@@ -35,7 +35,7 @@ class TorchBackend(Backend):
     ) -> None:
         import torch
 
-        from accident_anticipation_ros.model.checkpoint import checkpoint_semantics
+        from accident_anticipation_ros.model.checkpoint import checkpoint_preprocess, checkpoint_semantics
         from accident_anticipation_ros.model.errors import ModelError
 
         self._torch = torch
@@ -45,6 +45,7 @@ class TorchBackend(Backend):
             self.device = torch.device(device)
             model, meta = self._load(path, self.device)
             semantics = checkpoint_semantics(meta, str(path))
+            preprocess = checkpoint_preprocess(meta, str(path))
         except (ModelError, RuntimeError) as exc:
             raise BackendError(f"{path}: cannot load checkpoint for the torch backend ({exc})") from exc
         if reparameterize:
@@ -68,6 +69,7 @@ class TorchBackend(Backend):
                 semantics=semantics,
                 risk_map_trained=bool(meta.get("risk_map_trained", False)),
                 batch_axis=True,
+                preprocess=preprocess,
             )
         )
 
