@@ -226,7 +226,7 @@ class ContrastiveConfig(TermConfig):
         level: ``frame`` (every frame) or ``video`` (mean over the clip's frames).
         temperature: Student logit temperature.
         teacher_temperature: Temperature of the teacher's image-prompt distribution (the target); None:
-            the teacher's own ``1 / logit_scale`` (its zero-shot classifier; MobileCLIP: about 0.01).
+            the teacher's own ``1 / exp(logit_scale)`` (its zero-shot distribution).
         prompts: Literal prompts.
         templates: Prompt templates with a ``{cause}`` slot, expanded with every entry of ``causes``.
         causes: Accident causes for the templates.

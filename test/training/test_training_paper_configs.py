@@ -9,8 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from accident_anticipation_ros.training.config import load_train_config
+from accident_anticipation_ros.training.teacher import teacher_crop
 from accident_anticipation_ros.training.trainer import Trainer, in_holdout
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -83,22 +85,27 @@ def test_paper_config_runs_a_few_steps(tmp_path, name, writer, fmt, split):
         "train.threads=2",
     ]  # fmt: skip
     cfg = load_train_config(CONFIGS / name, overrides)
+    assert cfg.student.init_from_teacher and cfg.loss.contrastive.teacher_temperature is None
+    assert cfg.data.resize == teacher_crop(cfg.teacher) == "center_crop"  # MobileCLIP's own crop
     trainer = Trainer(cfg)
     assert trainer.student_cfg.name == "tsd-s0" and trainer.student_cfg.image_size == (256, 256)
     assert trainer.student_cfg.teacher_dims == (64, 128, 256) and trainer.student_cfg.embed_dim == 512
+    key = "stages.2.blocks.5.mlp.fc1.weight"  # stem + stages 1-3 initialised from MCi0
+    assert torch.equal(trainer.model.trunk.state_dict()[key], trainer.teacher.trunk.state_dict()[key])
     assert trainer.loss.text.shape == (112, 512)  # the paper's 112 prompts through the text tower
+    assert trainer.loss.teacher_temperature == pytest.approx(1 / trainer.teacher.info.logit_scale)
     assert trainer.online_teacher and not trainer.train_store.has_teacher
     summary = trainer.fit()
     assert summary["steps"] == 2 and summary["best"] is not None
     assert trainer.model.num_params() == pytest.approx(26.8e6, rel=0.01)  # the paper's 26.7M
     assert json.loads((tmp_path / "run/checkpoints/last.json").read_text())["meta"]["step"] == 2
+    best = json.loads(trainer.best_stem.with_suffix(".json").read_text())
+    assert best["train"]["resize"] == "center_crop"  # what the export writes as aar.preprocess
 
 
 def test_s2_paper_config_runs_a_few_steps(tmp_path):
     """tsd-s2 from a weights-free MobileCLIP-S2 at 64x64 (tiny, to stay fast): teacher dims from MCi2, stem +
     stages 1-3 initialised from the teacher (``init_from_teacher``), the 112 prompts, two steps."""
-    import torch
-
     root = write_ccd(tmp_path / "data")
     salt = _holdout_salt(root, "ccd", "train", 0.4)
     overrides = [
@@ -111,6 +118,7 @@ def test_s2_paper_config_runs_a_few_steps(tmp_path):
     ]  # fmt: skip
     cfg = load_train_config(CONFIGS / "tsd_s2_ccd.yaml", overrides)
     assert cfg.teacher.model == "MobileCLIP-S2" and cfg.student.init_from_teacher
+    assert cfg.data.resize == teacher_crop(cfg.teacher) == "center_crop"
     trainer = Trainer(cfg)
     s = trainer.student_cfg
     assert s.name == "tsd-s2" and s.widths == s.teacher_dims == (80, 160, 320) and s.embed_dim == 512
