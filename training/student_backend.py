@@ -38,3 +38,7 @@ class StudentBackend(TorchBackend):
 
     def state_to_numpy(self, state: Any) -> dict[str, np.ndarray]:
         return {name: t.numpy() for name, t in C.to_tensors(state).items()}
+
+    @property
+    def batched(self) -> bool:
+        return False  # a GRU state is one tensor, not StudentState rows: the ablation steps one stream

@@ -110,14 +110,14 @@ class TorchBackend(Backend):
             return super().step_batch(images, states)
         for image in images:
             self.check_image(image)
+        from accident_anticipation_ros.model.state import StudentState
+
         torch = self._torch
         with torch.inference_mode():
             frames = torch.from_numpy(np.concatenate(images)).to(self.device)  # (B, 3, H, W)
             flat = [state.flatten() for state in states]
             stacked = {name: torch.cat([f[name] for f in flat]) for name in flat[0]}  # (B, N, C)
-            out, new_state = self.model.step(
-                frames, self._state_cls.from_flat(stacked, len(states[0].layers))
-            )
+            out, new_state = self.model.step(frames, StudentState.from_flat(stacked, len(states[0].layers)))
             new_flat = new_state.flatten()
             outputs, new_states = [], []
             for i in range(len(images)):
@@ -130,7 +130,7 @@ class TorchBackend(Backend):
                     )
                 )
                 row = {name: value[i : i + 1] for name, value in new_flat.items()}
-                new_states.append(self._state_cls.from_flat(row, len(states[0].layers)))
+                new_states.append(StudentState.from_flat(row, len(states[0].layers)))
         return outputs, new_states
 
     def step(self, image: np.ndarray, state: Any) -> tuple[StepOutput, Any]:
