@@ -16,7 +16,9 @@ the whole stream, resets only by the session's rules), and its per-frame truth (
   share 0.5 like the clip benchmark; fewer when not enough candidates exist. Windows that would start
   before the stream's first frame are left out (counted).
 * **Alerts per hour** (:func:`alerts_per_hour`): rising edges of the alert flag on frames of safe
-  driving (no event, no aftermath, outside every accident/near-miss window), per hour of those frames.
+  driving (no event, no aftermath, outside every accident/near-miss window), per hour of those frames;
+  beside it ``alerting_share``, the share of those frames under alert (an alert left on from an
+  earlier event has no onset there, so the rate alone would call a stuck alarm silent).
 * **Lead shares** (:func:`lead_shares`): the share of accidents alerted at least ``lead`` seconds
   before toa: the alert is on at frame ``toa - round(lead * fps)`` and the alert run holding that frame
   began no more than ``horizon`` seconds (default 5 s) before toa (an alarm left on from long before
@@ -194,6 +196,7 @@ def alerts_per_hour(alert: np.ndarray, truth: StreamTruth, windows: Sequence[Win
         "alerts": count,
         "safe_hours": hours,
         "alerts_per_hour": count / hours if hours > 0 else float("nan"),
+        "alerting_share": float(np.asarray(alert, bool)[safe].mean()) if safe.any() else float("nan"),
     }
 
 

@@ -39,8 +39,9 @@ def format_report(report: dict, spec: WindowSpec | None = None) -> str:
                      f"{m['mtta']:>5.2f} s {m['tta_r80']:>6.2f} s")  # fmt: skip
     if "alerts" in report:
         a = report["alerts"]
+        share = f"; alert on during {_pct(a['alerting_share'])} of it" if "alerting_share" in a else ""
         lines.append(f"alerts per hour of safe driving: {a['alerts_per_hour']:.1f} ({a['alerts']} in "
-                     f"{a['safe_hours']:.2f} h)")  # fmt: skip
+                     f"{a['safe_hours']:.2f} h{share})")  # fmt: skip
     shares = ", ".join(f">= {k} s {_pct(v)}" for k, v in report["lead_share"].items())
     lines.append(
         f"accidents alerted before toa (onset <= {report.get('horizon_s', 5.0):g} s before toa): {shares}"

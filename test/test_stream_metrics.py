@@ -95,6 +95,11 @@ def test_alerts_per_hour_counts_onsets_in_safe_driving_only():
     assert out["alerts"] == 3
     assert out["safe_hours"] == pytest.approx(20.0 / 3600.0)
     assert out["alerts_per_hour"] == pytest.approx(3 / (20.0 / 3600.0))
+    # alert on safe frames: 50..59 (10) + 95..99 (5) + 145..149 (5) = 20 of 200
+    assert out["alerting_share"] == pytest.approx(0.1)
+    stuck = np.ones(truth.num_frames, bool)  # on from the first frame: no onset in safe driving
+    assert alerts_per_hour(stuck, truth, cut.windows)["alerts"] == 0
+    assert alerts_per_hour(stuck, truth, cut.windows)["alerting_share"] == 1.0
 
 
 def test_lead_shares_need_the_alert_on_at_the_lead_and_a_recent_onset():
