@@ -112,7 +112,7 @@ def test_a_batch_1_export_steps_the_cameras_one_by_one(static_onnx, tsd_test):
     np.testing.assert_allclose(a[1].embedding, b[1].embedding, rtol=RTOL, atol=ATOL)
 
 
-def test_the_shipped_batch_1_model_still_loads():
+def test_the_shipped_model_steps_two_cameras_in_one_call():
     backend = OnnxRuntimeBackend(SHIPPED_ONNX, threads=1)
     image = _images(backend, 0, 1)[0]
     outs, states = backend.step_batch([image, image], [backend.init_state(), backend.init_state()])
