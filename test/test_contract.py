@@ -85,11 +85,11 @@ def test_the_shipped_model_declares_the_contract():
         "fps",
     ]
     optional = ["semantics", "semantics_sha256"]
-    assert (
-        set(sig.metadata)
-        == {f"aar.{key}" for key in keys + optional}
-        == set(METADATA_KEYS + OPTIONAL_METADATA_KEYS)
-    )
+    assert set(METADATA_KEYS + OPTIONAL_METADATA_KEYS) == {f"aar.{key}" for key in keys + optional}
+    # a flag written only when set: the shipped map is trained; a letterboxed model has no aar.preprocess
+    flags = [contract.META_RISK_MAP_TRAINED]
+    assert set(sig.metadata) == set(METADATA_KEYS + OPTIONAL_METADATA_KEYS) | set(flags)
+    assert sig.metadata[contract.META_RISK_MAP_TRAINED] == "true"
     assert sig.metadata["aar.format"] == contract.FORMAT_VERSION == "1"
     meta = decode_metadata(sig.metadata)
     assert encode_metadata(meta) == sig.metadata  # the encoding reproduces the file byte for byte
@@ -101,9 +101,11 @@ def test_the_shipped_model_declares_the_contract():
         f"state_out.{n}" for n in names
     ]
     assert [contract.IMAGE, *contract.OUTPUTS] == list(sig.inputs)[:1] + list(sig.outputs)[:4]
-    assert sig.inputs["image"] == ("float32", contract.image_shape(meta.input_height, meta.input_width))
+    dtype, shape = sig.inputs["image"]
+    assert (dtype, shape[1:]) == ("float32", contract.image_shape(meta.input_height, meta.input_width)[1:])
+    assert shape[0] == contract.BATCH_DIM  # one row per camera: the shipped export has the batch axis
     for name, rank in contract.OUTPUT_RANKS.items():
-        assert len(sig.outputs[name][1]) == rank, name
+        assert len(sig.outputs[name][1]) == rank and sig.outputs[name][1][0] == contract.BATCH_DIM, name
 
 
 def test_metadata_round_trip_and_encoding():
