@@ -45,21 +45,16 @@ class LatestFrameSlots:
 
     def take(self, timeout: float | None = None) -> tuple[str, Any, int] | None:
         """Wait for a frame; return ``(camera, item, dropped_since_last_take)`` or None on timeout/close."""
-        with self._cond:
-            if not self._cond.wait_for(
-                lambda: self._closed or any(s.full for s in self._slots.values()), timeout
-            ):
-                return None
-            if self._closed:
-                return None
-            name, slot = min(((n, s) for n, s in self._slots.items() if s.full), key=lambda ns: ns[1].since)
-            item, dropped = slot.item, slot.dropped
-            slot.item, slot.full, slot.dropped = None, False, 0
-            return name, item, dropped
+        taken = self._take(timeout, every=False)
+        return taken[0] if taken else None
 
     def take_all(self, timeout: float | None = None) -> list[tuple[str, Any, int]] | None:
         """Wait for a frame; return every waiting ``(camera, item, dropped_since_last_take)``, the
         longest-waiting first, or None on timeout/close."""
+        return self._take(timeout, every=True)
+
+    def _take(self, timeout: float | None, every: bool) -> list[tuple[str, Any, int]] | None:
+        """The longest-waiting camera's frame (``every``: all waiting frames, longest-waiting first)."""
         with self._cond:
             if not self._cond.wait_for(
                 lambda: self._closed or any(s.full for s in self._slots.values()), timeout
@@ -68,6 +63,7 @@ class LatestFrameSlots:
             if self._closed:
                 return None
             full = sorted(((n, s) for n, s in self._slots.items() if s.full), key=lambda ns: ns[1].since)
+            full = full if every else full[:1]
             taken = [(name, slot.item, slot.dropped) for name, slot in full]
             for _, slot in full:
                 slot.item, slot.full, slot.dropped = None, False, 0
