@@ -29,6 +29,7 @@ import numpy as np
 
 from accident_anticipation_ros.dds_profile import PROFILE_VARS, without_profile
 from accident_anticipation_ros.package_files import installed_executable
+from accident_anticipation_ros.processes import stop_process
 
 ECHO = "from accident_anticipation_ros.bench_node import echo_images; echo_images()"  # the echo process
 
@@ -222,8 +223,7 @@ def run(
         try:
             transport, echoed = phase(echo, "/bench/echo")
         finally:
-            echo.terminate()
-            echo.wait(10)
+            stop_process(echo, 10.0)
         node_exe = installed_executable()
         params = [
             "--ros-args",
@@ -243,8 +243,7 @@ def run(
         try:
             e2e, processed = phase(proc, "/accident_anticipation/bench/risk")
         finally:
-            proc.terminate()
-            proc.wait(15)
+            stop_process(proc)
             log.close()
     executor.shutdown()
     node.destroy_node()

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accident_anticipation_ros.package_files import installed_executable
+from accident_anticipation_ros.processes import stop_process
 from accident_anticipation_ros.replay_accounting import (
     CONVERSION,
     NON_FINITE,
@@ -341,11 +342,7 @@ def replay_dds(
         rclpy.try_shutdown(context=context)
         recorder.close()
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
     dropped = _sum_dropped(recorder, f"{prefix}/risk", out)
     unanswered = [i for i, stamp in enumerate(stamps) if stamp not in answers and i not in silent]
     errors = _conversion_errors([frames[i] for i in unanswered], unanswered)
