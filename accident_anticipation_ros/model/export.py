@@ -314,9 +314,10 @@ def export_onnx(
     path = Path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _torch_export(StepGraph(deployed), path, opset, batch_axis)
+        graph = StepGraph(deployed)
+        _torch_export(graph, path, opset, batch_axis)
         proto = onnxscript.optimizer.optimize(onnx.load(str(path)))  # folds constants, drops Identity
-        _declare_shapes(proto, StepGraph(deployed), batch_axis)
+        _declare_shapes(proto, graph, batch_axis)
         converted = store_exact_float16(proto).converted if float16_storage else 0
         props = onnx_metadata(
             deployed,
