@@ -9,8 +9,8 @@ One run, three measurements on the same frames:
 3. end to end: the real ``anticipation_node`` process; publish -> AccidentRisk received here, and
    the node process's CPU time (``/proc/<pid>/stat``, all threads) over the phase per processed
    frame, against the sum of (1) (``node_cpu_over_alone``).
-The node runs with its defaults (best-effort, depth 1); frames (rgb8 Image or JPEG CompressedImage)
-go out at ``rate`` Hz from a reliable publisher. The node's own accounting from /diagnostics is
+The node runs with its defaults (best-effort, depth 1); frames (rgb8 Image or JPEG CompressedImage;
+random pixels, or real JPEG files sent as their own bytes with ``frames_dir``) go out at ``rate`` Hz from a reliable publisher. The node's own accounting from /diagnostics is
 reported beside: frames received, dropped (newest frame wins) and lost in transport (DDS
 ``message_lost``). This is the library of ``accident-anticipation bench-node``.
 """
@@ -38,6 +38,24 @@ def _frames(n: int, height: int, width: int) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     return [np.roll(base, 7 * i, axis=1) for i in range(n)]
+
+
+def jpeg_files(folder: Path, n: int) -> tuple[list[bytes], list[np.ndarray]]:
+    """``n`` JPEG files of ``folder`` (searched recursively, in name order, repeated if fewer): their
+    bytes as a camera driver would send them, and the decoded RGB frames for the raw step."""
+    import cv2
+
+    paths = sorted(Path(folder).rglob("*.jpg")) + sorted(Path(folder).rglob("*.jpeg"))
+    if not paths:
+        raise FileNotFoundError(f"no .jpg files under {folder}")
+    data = [paths[i % len(paths)].read_bytes() for i in range(n)]
+    decoded = {}
+    for i in range(min(n, len(paths))):
+        bgr = cv2.imdecode(np.frombuffer(data[i], np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"{paths[i]} is not a readable JPEG")
+        decoded[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return data, [decoded[i % len(paths)] for i in range(n)]
 
 
 def alone_cpu_ms(model: Path, msgs: list, warmup: int = 5, period: float = 0.0) -> dict[str, float]:
@@ -111,6 +129,7 @@ def run(
     height: int,
     fastdds_profile: Path | None = None,
     encoding: str = "rgb8",
+    frames_dir: Path | None = None,
 ) -> dict:
     """Measure and return the JSON-able summary (see the module docstring).
 
@@ -123,6 +142,8 @@ def run(
         fastdds_profile: Fast DDS XML profile for every process of the run (None: Fast DDS defaults);
             set in this process's environment before any participant exists.
         encoding: ``rgb8`` (sensor_msgs/Image) or ``jpeg`` (CompressedImage on ``.../compressed``).
+        frames_dir: Real JPEG files to send instead of random pixels (implies ``jpeg``; the size is the
+            files', ``width`` and ``height`` are ignored).
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -143,7 +164,12 @@ def run(
     from accident_anticipation_ros.msg import AccidentRisk
 
     n = max(20, int(rate * seconds))
-    frames = _frames(n, height, width)
+    if frames_dir is not None:
+        encoding = "jpeg"
+        jpegs, frames = jpeg_files(frames_dir, n)
+        height, width = frames[0].shape[:2]
+    else:
+        jpegs, frames = None, _frames(n, height, width)
     step = raw_step_ms(model, frames)
     topic = _topic(encoding)
 
@@ -166,7 +192,10 @@ def run(
             if status.hardware_id == "bench":
                 node_totals.update({kv.key: kv.value for kv in status.values})
 
-    if encoding == "jpeg":
+    if jpegs is not None:
+        image_cls = CompressedImage
+        msgs = [CompressedImage(format="jpeg", data=data) for data in jpegs]
+    elif encoding == "jpeg":
         image_cls = CompressedImage
         msgs = []
         for f in frames:
@@ -262,7 +291,8 @@ def run(
         "model": model.name,
         "input_hz": rate,
         "frame": f"{width}x{height} {encoding}",
-        "frame_bytes": len(msgs[0].data),
+        "frame_bytes": int(np.mean([len(m.data) for m in msgs])),
+        "frames_from": str(frames_dir) if frames_dir is not None else "random pixels",
         "frames_sent": n,
         "step_p50_ms": step_p50,
         "step_p95_ms": pct(step, 95),

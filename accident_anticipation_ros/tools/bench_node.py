@@ -22,6 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--encoding", choices=("rgb8", "jpeg"), default="rgb8", help="rgb8 Image or JPEG CompressedImage"
     )
     p.add_argument(
+        "--frames",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="send the JPEG files under DIR (e.g. ../shared/real/dad) as they are, in name order, "
+        "instead of random pixels (implies --encoding jpeg; the size is the files')",
+    )
+    p.add_argument(
         "--fastdds-profile",
         default=None,
         help="Fast DDS XML profile for every process of the run (default: the package's "
@@ -37,6 +45,8 @@ def _bench(args: argparse.Namespace) -> int:
     from accident_anticipation_ros.package_files import SHIPPED_MODEL, find_installed
 
     model = args.model or find_installed(SHIPPED_MODEL)
+    if args.frames is not None and not args.frames.is_dir():
+        raise UsageError(f"--frames {args.frames}: not a folder")
     if not model.exists():
         raise UsageError(f"model {model} not found; pass --model MODEL.onnx")
     if args.fastdds_profile == "none":
@@ -53,6 +63,7 @@ def _bench(args: argparse.Namespace) -> int:
         args.height,
         fastdds_profile=profile,
         encoding=args.encoding,
+        frames_dir=args.frames,
     )
     if args.json:
         print(json.dumps(result))

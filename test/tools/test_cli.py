@@ -56,7 +56,7 @@ def test_help_lists_every_subcommand_with_its_purpose(capsys):
         ("render", ("--out", "--clip", "--fps")),
         ("synth", ("--clips", "--seed", "--preset", "--split-fractions", "--preview")),
         ("train", ("--config", "--resume", "--set", "--no-progress")),
-        ("bench-node", ("--model", "--rate", "--seconds", "--fastdds-profile")),
+        ("bench-node", ("--model", "--rate", "--seconds", "--frames", "--fastdds-profile")),
     ],
 )
 def test_subcommand_help_shows_its_options(command, options, capsys):
