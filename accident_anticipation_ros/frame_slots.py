@@ -45,16 +45,17 @@ class LatestFrameSlots:
 
     def take(self, timeout: float | None = None) -> tuple[str, Any, int] | None:
         """Wait for a frame; return ``(camera, item, dropped_since_last_take)`` or None on timeout/close."""
-        taken = self._take(timeout, every=False)
+        taken = self.take_waiting(timeout, every=False)
         return taken[0] if taken else None
 
     def take_all(self, timeout: float | None = None) -> list[tuple[str, Any, int]] | None:
         """Wait for a frame; return every waiting ``(camera, item, dropped_since_last_take)``, the
         longest-waiting first, or None on timeout/close."""
-        return self._take(timeout, every=True)
+        return self.take_waiting(timeout, every=True)
 
-    def _take(self, timeout: float | None, every: bool) -> list[tuple[str, Any, int]] | None:
-        """The longest-waiting camera's frame (``every``: all waiting frames, longest-waiting first)."""
+    def take_waiting(self, timeout: float | None, every: bool) -> list[tuple[str, Any, int]] | None:
+        """Wait for a frame; return the longest-waiting camera's ``(camera, item, dropped)`` in a list
+        (``every``: all waiting frames, longest-waiting first), or None on timeout/close."""
         with self._cond:
             if not self._cond.wait_for(
                 lambda: self._closed or any(s.full for s in self._slots.values()), timeout

@@ -62,3 +62,13 @@ def test_take_all_returns_every_waiting_camera_longest_waiting_first():
     assert slots.take_all(timeout=0) == [("c", "c1", 0)]
     slots.close()
     assert slots.take_all(timeout=None) is None
+
+
+def test_take_waiting_serves_one_or_every_camera_as_a_list():
+    slots = LatestFrameSlots(["b", "a"])
+    slots.put("a", "a1")
+    time.sleep(0.001)
+    slots.put("b", "b1")
+    assert slots.take_waiting(timeout=0, every=False) == [("a", "a1", 0)]
+    assert slots.take_waiting(timeout=0, every=True) == [("b", "b1", 0)]
+    assert slots.take_waiting(timeout=0, every=True) is None
