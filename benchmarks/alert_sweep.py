@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.session import RiskFilter, SessionConfig
     from accident_anticipation_ros.stream_metrics import alerts_per_hour, event_windows, lead_shares
-    from accident_anticipation_ros.training.stream_evaluate import _drive_truth, run_drive
+    from accident_anticipation_ros.training.stream_evaluate import drive_truth, run_drive
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", type=Path, default=ROOT / "models" / "tsd-nano.onnx")
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     backend = create_backend(args.model, "onnxruntime", threads=1)
     outputs = run_drive(backend, DRIVE, fresh=False)
-    _, _, truth = _drive_truth(DRIVE)
+    _, _, truth = drive_truth(DRIVE)
     windows = event_windows(truth).windows
     default = SessionConfig()
     print(f"model {args.model.name}; node defaults: alert_on {default.alert_on}, alert_off {default.alert_off}, "

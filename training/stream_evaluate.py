@@ -174,7 +174,8 @@ def stream_report(outputs: StreamOutputs, truth: StreamTruth, windows, leads=DEF
     return report
 
 
-def _drive_truth(root: Path):
+def drive_truth(root: Path):
+    """A drive folder's record, its per-frame columns and its ground truth (``stream_metrics.StreamTruth``)."""
     from accident_anticipation_ros.stream_metrics import truth_from_drive
     from accident_anticipation_ros.training.synth.drive_storage import read_drive, read_frames
 
@@ -193,7 +194,7 @@ def run_drive(backend, root: str | Path, spec: WindowSpec | None = None, *, repe
     from accident_anticipation_ros.training.synth.drive_storage import iter_drive_clips
 
     root = Path(root)
-    _, _, truth = _drive_truth(root)
+    _, _, truth = drive_truth(root)
     windows = event_windows(truth, spec).windows if fresh else ()
     return run_stream(backend, _frames(iter_drive_clips(root)), truth.num_frames, truth.fps, windows,
                       repeat=repeat)  # fmt: skip
@@ -202,7 +203,7 @@ def run_drive(backend, root: str | Path, spec: WindowSpec | None = None, *, repe
 def drive_report(outputs: StreamOutputs, root: str | Path, info, spec: WindowSpec | None = None,
                  repeat: int = 1) -> dict:  # fmt: skip
     """The streaming report of :func:`run_drive`'s outputs (``info``: the backend's ``ModelInfo``)."""
-    record, cols, truth = _drive_truth(Path(root))
+    record, cols, truth = drive_truth(Path(root))
     report = stream_report(outputs, truth, event_windows(truth, spec))
     cell = map_cell_of_point(info, record["height"], record["width"], info.preprocess)
     report["map_truth"] = risk_map_truth(outputs, truth, cols["key_box"], cell, info.risk_map_shape)
