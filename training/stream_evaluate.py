@@ -271,9 +271,13 @@ def clip_chain_truth(
     return truth, tuple(windows), parts
 
 
-def evaluate_clips_stream(model: str | Path, data: str | Path, split: str = "test", fmt: str = "auto", *,
+def evaluate_clips_stream(model, data: str | Path, split: str = "test", fmt: str = "auto", *,
                           max_clips: int | None = None, aftermath: bool = False, threads: int = 1) -> dict:  # fmt: skip
-    """A clip set chained back to back through one session: the clip protocol on the clips, vs fresh."""
+    """A clip set chained back to back through one session: the clip protocol on the clips, vs fresh.
+
+    ``model``: an ONNX file or a loaded runtime ``Backend``, as in :func:`evaluate_drive_stream`.
+    """
+    from accident_anticipation_ros.runtime.backend import Backend
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.training.datasets import iter_clips
 
@@ -282,7 +286,7 @@ def evaluate_clips_stream(model: str | Path, data: str | Path, split: str = "tes
         raise ValueError(f"{data}: split {split!r} has no clips")
     fps = clips[0].fps
     truth, windows, parts = clip_chain_truth(clips, fps, aftermath)
-    backend = create_backend(model, "onnxruntime", threads=threads)
+    backend = model if isinstance(model, Backend) else create_backend(model, "onnxruntime", threads=threads)
     outputs = run_stream(backend, (f for part in parts for f in part), truth.num_frames, fps, windows)
     stream = stream_window_metrics(outputs.probability, windows, fps)
     fresh = window_metrics([outputs.fresh[i] for i in range(len(windows))], windows, fps)

@@ -7,7 +7,8 @@ tta_r80, mtta_toa, video_ap); ``--scores`` also keeps the per-frame scores.
 
     accident-anticipation evaluate --stream --model models/tsd-nano.onnx --data runs/drives/ccd-30min
 
-``--stream`` runs the model (``--model`` ONNX, or ``--checkpoint`` exported to a temporary ONNX file)
+``--stream`` runs the model (``--model`` ONNX, or ``--checkpoint`` exported to a temporary ONNX file;
+a GRU ablation checkpoint, which has no export, runs in PyTorch by ``training.student_backend``)
 through the runtime's own StreamSession with ONNX Runtime and the node's default settings, one state
 for the whole drive (``synth --drive``) or for the split's clips chained back to back, and reports
 the streaming numbers of ``training.stream_evaluate`` (how windows are drawn is printed with them).
@@ -75,10 +76,7 @@ def _stream(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
         if model is None:
-            from accident_anticipation_ros.model.export import export_onnx
-
-            model = Path(tmp) / "model.onnx"
-            export_onnx(args.checkpoint, model)
+            model = _checkpoint_model(args.checkpoint, Path(tmp), args.threads)
         if (args.data / DRIVE_INDEX).is_file():
             report = evaluate_drive_stream(model, args.data, spec, threads=args.threads, repeat=args.repeat)
         else:
@@ -86,6 +84,23 @@ def _stream(args: argparse.Namespace) -> int:
                                            aftermath=args.aftermath, threads=args.threads)  # fmt: skip
     print(json.dumps(report) if args.json else format_report(report, spec))
     return 0
+
+
+def _checkpoint_model(checkpoint: str, tmp: Path, threads: int):
+    """A TSD checkpoint exported to ONNX in ``tmp`` (the deployed runtime), or a GRU ablation student
+    as a PyTorch ``StudentBackend`` (it has no ONNX export)."""
+    from accident_anticipation_ros.model.checkpoint import checkpoint_paths, read_json_object
+    from accident_anticipation_ros.model.export import export_onnx
+    from accident_anticipation_ros.training.checkpoint import GRU_FORMAT
+    from accident_anticipation_ros.training.student_backend import StudentBackend
+
+    config = checkpoint_paths(checkpoint)[1]
+    if config.is_file() and read_json_object(config).get("format") == GRU_FORMAT:
+        print(f"{checkpoint}: GRU student, streamed in PyTorch (no ONNX export)", file=sys.stderr)
+        return StudentBackend(checkpoint, threads=threads)
+    model = tmp / "model.onnx"
+    export_onnx(checkpoint, model)
+    return model
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -110,3 +110,25 @@ def test_cli_stream_chains_a_clip_set(student, tmp_path, capsys):
 def test_cli_stream_needs_one_model(tmp_path, capsys):
     assert top_main(["evaluate", "--stream", "--data", str(tmp_path)]) == 2
     assert "exactly one of --model" in capsys.readouterr().err
+
+
+def test_cli_streams_a_gru_checkpoint_through_the_student_backend(drive, tmp_path, capsys):
+    from accident_anticipation_ros.model.config import get_config
+    from accident_anticipation_ros.stream_metrics import WindowSpec
+    from accident_anticipation_ros.training.checkpoint import save_student
+    from accident_anticipation_ros.training.gru_student import build_student
+    from accident_anticipation_ros.training.stream_evaluate import evaluate_drive_stream
+    from accident_anticipation_ros.training.student_backend import StudentBackend
+
+    torch.manual_seed(0)
+    meta = {"fps": 10.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    weights, _ = save_student(build_student("gru", get_config("tsd-test")), tmp_path / "gru", meta)
+    argv = ["evaluate", "--stream", "--checkpoint", str(weights), "--data", str(drive), *WINDOWS, "--json"]
+    assert top_main(argv) == 0
+    out = capsys.readouterr()
+    assert "GRU student, streamed in PyTorch" in out.err
+    report = json.loads(out.out)
+    lib = evaluate_drive_stream(
+        StudentBackend(weights, threads=1), drive, WindowSpec(before=1.5, after=0.5, margin=0.5)
+    )
+    assert report["stream"]["ap"] == pytest.approx(lib["stream"]["ap"]) and report["resets"] == 1
