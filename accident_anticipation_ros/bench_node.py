@@ -10,9 +10,10 @@ One run, three measurements on the same frames:
    the node process's CPU time (``/proc/<pid>/stat``, all threads) over the phase per processed
    frame, against the sum of (1) (``node_cpu_over_alone``).
 The node runs with its defaults (best-effort, depth 1); frames (rgb8 Image or JPEG CompressedImage;
-random pixels, or real JPEG files sent as their own bytes with ``frames_dir``) go out at ``rate`` Hz from a reliable publisher. The node's own accounting from /diagnostics is
-reported beside: frames received, dropped (newest frame wins) and lost in transport (DDS
-``message_lost``). This is the library of ``accident-anticipation bench-node``.
+random pixels, or real JPEG files sent as their own bytes with ``frames_dir``) go out at ``rate`` Hz
+from a reliable publisher. The node's own accounting from /diagnostics is reported beside: frames
+received, dropped (newest frame wins) and lost in transport (DDS ``message_lost``). This is the
+library of ``accident-anticipation bench-node``.
 """
 
 from __future__ import annotations
@@ -48,14 +49,15 @@ def jpeg_files(folder: Path, n: int) -> tuple[list[bytes], list[np.ndarray]]:
     paths = sorted(Path(folder).rglob("*.jpg")) + sorted(Path(folder).rglob("*.jpeg"))
     if not paths:
         raise FileNotFoundError(f"no .jpg files under {folder}")
-    data = [paths[i % len(paths)].read_bytes() for i in range(n)]
-    decoded = {}
-    for i in range(min(n, len(paths))):
-        bgr = cv2.imdecode(np.frombuffer(data[i], np.uint8), cv2.IMREAD_COLOR)
+    paths = paths[:n]
+    data = [path.read_bytes() for path in paths]  # each file read and decoded once, repeated below
+    frames = []
+    for path, raw in zip(paths, data, strict=True):
+        bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
-            raise ValueError(f"{paths[i]} is not a readable JPEG")
-        decoded[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return data, [decoded[i % len(paths)] for i in range(n)]
+            raise ValueError(f"{path} is not a readable JPEG")
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return [data[i % len(data)] for i in range(n)], [frames[i % len(frames)] for i in range(n)]
 
 
 def alone_cpu_ms(model: Path, msgs: list, warmup: int = 5, period: float = 0.0) -> dict[str, float]:
