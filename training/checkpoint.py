@@ -43,6 +43,12 @@ def save_student(model: TSDStudent, path: str | os.PathLike, extra: dict[str, An
     return weights, config
 
 
+def is_gru_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` (x, x.safetensors or x.json) is a GRU ablation student (it has no ONNX export)."""
+    config = checkpoint_paths(path)[1]
+    return config.is_file() and read_json_object(config).get("format") == GRU_FORMAT
+
+
 def load_student(
     path: str | os.PathLike, device: torch.device | str = "cpu"
 ) -> tuple[TSDStudent, dict[str, Any]]:

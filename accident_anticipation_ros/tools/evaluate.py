@@ -89,13 +89,11 @@ def _stream(args: argparse.Namespace) -> int:
 def _checkpoint_model(checkpoint: str, tmp: Path, threads: int):
     """A TSD checkpoint exported to ONNX in ``tmp`` (the deployed runtime), or a GRU ablation student
     as a PyTorch ``StudentBackend`` (it has no ONNX export)."""
-    from accident_anticipation_ros.model.checkpoint import checkpoint_paths, read_json_object
     from accident_anticipation_ros.model.export import export_onnx
-    from accident_anticipation_ros.training.checkpoint import GRU_FORMAT
+    from accident_anticipation_ros.training.checkpoint import is_gru_checkpoint
     from accident_anticipation_ros.training.student_backend import StudentBackend
 
-    config = checkpoint_paths(checkpoint)[1]
-    if config.is_file() and read_json_object(config).get("format") == GRU_FORMAT:
+    if is_gru_checkpoint(checkpoint):
         print(f"{checkpoint}: GRU student, streamed in PyTorch (no ONNX export)", file=sys.stderr)
         return StudentBackend(checkpoint, threads=threads)
     model = tmp / "model.onnx"

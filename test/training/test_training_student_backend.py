@@ -63,3 +63,10 @@ def test_runs_a_gru_student_with_its_carried_state(tmp_path):
     np.testing.assert_allclose(logits, clip.risk_logit[0].numpy(), rtol=1e-4, atol=1e-5)
     fresh, _ = backend.step(images[-1], backend.init_state())
     assert fresh.risk_logit != pytest.approx(logits[-1], abs=1e-6)  # the state carried something
+
+
+def test_is_gru_checkpoint_tells_the_two_formats_apart(tmp_path):
+    from accident_anticipation_ros.training.checkpoint import is_gru_checkpoint
+
+    assert is_gru_checkpoint(_save(tmp_path, "gru")) and not is_gru_checkpoint(_save(tmp_path, "tsd"))
+    assert not is_gru_checkpoint(tmp_path / "absent")
