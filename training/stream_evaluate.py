@@ -211,6 +211,14 @@ def drive_report(outputs: StreamOutputs, root: str | Path, info, spec: WindowSpe
     return report
 
 
+def _as_backend(model, threads: int):
+    """``model`` if it is a loaded runtime ``Backend``, else the ONNX file run by ONNX Runtime."""
+    from accident_anticipation_ros.runtime.backend import Backend
+    from accident_anticipation_ros.runtime.factory import create_backend
+
+    return model if isinstance(model, Backend) else create_backend(model, "onnxruntime", threads=threads)
+
+
 def evaluate_drive_stream(model, root: str | Path, spec: WindowSpec | None = None, *, threads: int = 1,
                           repeat: int = 1, fresh: bool = True) -> dict:  # fmt: skip
     """Streaming report over a drive folder (``synth --drive``), with risk-map truth.
@@ -218,10 +226,7 @@ def evaluate_drive_stream(model, root: str | Path, spec: WindowSpec | None = Non
     ``model``: an ONNX file (run by ONNX Runtime) or a loaded runtime ``Backend`` (e.g.
     ``training.student_backend.StudentBackend`` for any trained student).
     """
-    from accident_anticipation_ros.runtime.backend import Backend
-    from accident_anticipation_ros.runtime.factory import create_backend
-
-    backend = model if isinstance(model, Backend) else create_backend(model, "onnxruntime", threads=threads)
+    backend = _as_backend(model, threads)
     outputs = run_drive(backend, root, spec, repeat=repeat, fresh=fresh)
     return drive_report(outputs, root, backend.info, spec, repeat)
 
@@ -277,8 +282,6 @@ def evaluate_clips_stream(model, data: str | Path, split: str = "test", fmt: str
 
     ``model``: an ONNX file or a loaded runtime ``Backend``, as in :func:`evaluate_drive_stream`.
     """
-    from accident_anticipation_ros.runtime.backend import Backend
-    from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.training.datasets import iter_clips
 
     clips = list(iter_clips(data, fmt=fmt, split=split, limit=max_clips))
@@ -286,7 +289,7 @@ def evaluate_clips_stream(model, data: str | Path, split: str = "test", fmt: str
         raise ValueError(f"{data}: split {split!r} has no clips")
     fps = clips[0].fps
     truth, windows, parts = clip_chain_truth(clips, fps, aftermath)
-    backend = model if isinstance(model, Backend) else create_backend(model, "onnxruntime", threads=threads)
+    backend = _as_backend(model, threads)
     outputs = run_stream(backend, (f for part in parts for f in part), truth.num_frames, fps, windows)
     stream = stream_window_metrics(outputs.probability, windows, fps)
     fresh = window_metrics([outputs.fresh[i] for i in range(len(windows))], windows, fps)
