@@ -82,7 +82,7 @@ def test_paper_config_runs_a_few_steps(tmp_path, name, writer, fmt, split):
         "data.window=3", "data.val_fraction=0.4", f"data.seed_split={salt}", "data.max_clips=1",
         "cache.teacher=false",  # the teacher runs on each 3-frame batch (the cache path is tested at small scale)
         "train.batch_size=1", "train.max_steps=2", "train.progress=false", "train.export_onnx=false",
-        "train.threads=2",
+        "train.threads=2", "train.val_every=2",  # one validation, after step 2 (each is a 100-frame clip)
     ]  # fmt: skip
     cfg = load_train_config(CONFIGS / name, overrides)
     assert cfg.student.init_from_teacher and cfg.loss.contrastive.teacher_temperature is None
@@ -114,7 +114,7 @@ def test_s2_paper_config_runs_a_few_steps(tmp_path):
         f"out_dir={tmp_path / 'run'}", f"cache.dir={tmp_path / 'cache'}",
         "data.window=3", "data.val_fraction=0.4", f"data.seed_split={salt}", "data.max_clips=1",
         "cache.teacher=false", "train.batch_size=1", "train.max_steps=2", "train.progress=false",
-        "train.export_onnx=false", "train.threads=2",
+        "train.export_onnx=false", "train.threads=2", "train.val_every=2",
     ]  # fmt: skip
     cfg = load_train_config(CONFIGS / "tsd_s2_ccd.yaml", overrides)
     assert cfg.teacher.model == "MobileCLIP-S2" and cfg.student.init_from_teacher
