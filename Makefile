@@ -40,7 +40,15 @@ all: build
 
 setup: $(DEPS_STAMP)
 
+# A first install needs ~6.5 GB (torch 2.14.1's x86_64 wheel is the CUDA build: nvidia-* 3.2 GB, triton
+# 0.9 GB): say so before pip starts rather than stop half-way with "No space left on device".
+NEED_FREE_GB := 7
 $(DEPS_STAMP): $(REQUIREMENTS) scripts/fix_ros_wheel_cmake.py
+	@if ! ls -d $(VENV)/lib/python3*/site-packages/torch >/dev/null 2>&1; then \
+	  free_kb=$$(df -Pk . | awk 'NR == 2 {print $$4}'); \
+	  if [ "$$free_kb" -lt $$(($(NEED_FREE_GB) * 1024 * 1024)) ]; then \
+	    echo "setup: $$((free_kb / 1024)) MiB free on $$(df -P . | awk 'NR == 2 {print $$6}'); $(VENV) needs about" \
+	      "$(NEED_FREE_GB) GB (torch's CUDA build). Free some space and run make again." >&2; exit 1; fi; fi
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@touch $(VENV)/COLCON_IGNORE
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements/$(ROS_DISTRO).txt
