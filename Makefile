@@ -45,9 +45,9 @@ setup: $(DEPS_STAMP)
 NEED_FREE_GB := 7
 $(DEPS_STAMP): $(REQUIREMENTS) scripts/fix_ros_wheel_cmake.py
 	@if ! ls -d $(VENV)/lib/python3*/site-packages/torch >/dev/null 2>&1; then \
-	  free_kb=$$(df -Pk . | awk 'NR == 2 {print $$4}'); \
+	  read -r free_kb mount < <(df -Pk . | awk 'NR == 2 {print $$4, $$6}'); \
 	  if [ "$$free_kb" -lt $$(($(NEED_FREE_GB) * 1024 * 1024)) ]; then \
-	    echo "setup: $$((free_kb / 1024)) MiB free on $$(df -P . | awk 'NR == 2 {print $$6}'); $(VENV) needs about" \
+	    echo "setup: $$((free_kb / 1024)) MiB free on $$mount; $(VENV) needs about" \
 	      "$(NEED_FREE_GB) GB (torch's CUDA build). Free some space and run make again." >&2; exit 1; fi; fi
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@touch $(VENV)/COLCON_IGNORE
