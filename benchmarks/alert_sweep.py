@@ -1,6 +1,6 @@
 """Alert settings vs the streaming alert numbers of one model (a benchmark script, not a test).
 
-    OMP_NUM_THREADS=1 python benchmarks/alert_sweep.py [--model models/tsd-nano.onnx]   # ~3 min
+    OMP_NUM_THREADS=1 python benchmarks/alert_sweep.py [--model models/tsd-nano.onnx] [--drive DIR]   # ~3 min
 
 Runs the model once over the benchmark's continuous drive (``benchmarks/streaming.py`` renders it into
 ``runs/streaming/``) as the node runs it, keeps the per-frame probabilities, and replays them through
@@ -8,7 +8,8 @@ the session's own ``RiskFilter`` for a grid of ``alert_on`` thresholds and ``ale
 (``alert_off`` = ``alert_on`` - 0.15, smoothing as the node's defaults): alerts per hour of safe
 driving and the share of accidents alerted >= 0.5 / 1 s before toa for each setting, the node's
 defaults marked. The drive is the evaluation drive: read the table as an operating curve, not as a
-setting tuned for it.
+setting tuned for it; ``--drive`` sweeps another drive (``synth --drive`` with another seed: a
+validation drive to choose settings on).
 """
 
 from __future__ import annotations
@@ -34,18 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=ROOT / "models" / "tsd-nano.onnx")
     p.add_argument("--thresholds", default="0.2,0.25,0.3,0.35,0.4,0.45,0.5")
     p.add_argument("--frames", default="1,2,3")
+    p.add_argument("--drive", type=Path, default=DRIVE, help="drive folder (default: the benchmark's)")
     args = p.parse_args(argv)
-    if not DRIVE.is_dir():
-        print(
-            f"{DRIVE} is missing: run benchmarks/streaming.py first (it renders the drive)", file=sys.stderr
+    if not args.drive.is_dir():
+        hint = (
+            "run benchmarks/streaming.py first (it renders the drive)"
+            if args.drive == DRIVE
+            else "render it with `synth --drive`"
         )
+        print(f"{args.drive} is missing: {hint}", file=sys.stderr)
         return 1
     backend = create_backend(args.model, "onnxruntime", threads=1)
-    outputs = run_drive(backend, DRIVE, fresh=False)
-    _, _, truth = drive_truth(DRIVE)
+    outputs = run_drive(backend, args.drive, fresh=False)
+    _, _, truth = drive_truth(args.drive)
     windows = event_windows(truth).windows
     default = SessionConfig()
-    print(f"model {args.model.name}; node defaults: alert_on {default.alert_on}, alert_off {default.alert_off}, "
+    print(f"drive {args.drive.name}, model {args.model.name}; node defaults: alert_on {default.alert_on}, alert_off {default.alert_off}, "
           f"alert_on_frames {default.alert_on_frames}\n")  # fmt: skip
     print("| alert_on | alert_on_frames | alerts / h of safe driving | alert on in safe driving "
           "| alerted >= 0.5 s | >= 1 s |\n|---|---|---|---|---|---|")  # fmt: skip

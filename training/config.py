@@ -253,6 +253,23 @@ class ContrastiveConfig(TermConfig):
 
 
 @dataclass(frozen=True)
+class AccidentConfig(TermConfig):
+    """The anticipation loss (exponentially weighted cross-entropy of DSA / UString, ``losses.anticipation_loss``).
+
+    Attributes:
+        full_weight_s: Positive frames within this many seconds before toa get the full weight 1; the
+            weight decays from there, ``exp(-max(0, (toa - t - 1) / fps - full_weight_s))``. 0 is DSA /
+            UString exactly (the weight halves 0.7 s before toa). The risk-map losses share the weights.
+    """
+
+    full_weight_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.full_weight_s >= 0, f"full_weight_s must be >= 0, got {self.full_weight_s}")
+
+
+@dataclass(frozen=True)
 class TTAConfig(TermConfig):
     """Time-to-accident regression on positive frames before toa (smooth L1 with ``beta`` seconds)."""
 
@@ -322,7 +339,7 @@ class LossConfig:
     spatial: SpatialConfig = field(default_factory=SpatialConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
-    accident: TermConfig = field(default_factory=TermConfig)
+    accident: AccidentConfig = field(default_factory=AccidentConfig)
     tta: TTAConfig = field(default_factory=TTAConfig)
     frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
     risk_map: RiskMapConfig = field(default_factory=RiskMapConfig)
@@ -472,6 +489,7 @@ PAPER_EXACT: tuple[PaperSwitch, ...] = (
     PaperSwitch("loss.spatial.normalize", False, "teacher stage features standardised per position"),
     PaperSwitch("loss.temporal.normalize", False, "temporal distance between L2-normalised embeddings"),
     PaperSwitch("loss.contrastive.level", "video", "per-frame contrastive loss, not on the clip embedding"),
+    PaperSwitch("loss.accident.full_weight_s", 0.0, "full anticipation weight on positive frames near toa"),
     PaperSwitch("loss.tta.enabled", False, "time-to-accident regression term"),
     PaperSwitch("loss.frequency.enabled", False, "frequency-aligned (SDKD) distillation term"),
     PaperSwitch("loss.risk_map.enabled", False, "per-token risk-map term from the colliding object's box"),

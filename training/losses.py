@@ -220,17 +220,29 @@ def per_frame(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return x[:, None].expand(valid.shape) if x.ndim == 1 else x
 
 
-def accident_weight(positive: torch.Tensor, toa: torch.Tensor, fps: torch.Tensor, valid: torch.Tensor):
+def accident_weight(
+    positive: torch.Tensor,
+    toa: torch.Tensor,
+    fps: torch.Tensor,
+    valid: torch.Tensor,
+    full_weight_s: float = 0.0,
+):
     """``(target, weight)`` ``(B, T)`` of DSA / UString: a positive frame t has target 1 and weight
-    ``exp(-max(0, (toa - t - 1) / fps))``, a negative frame target 0 and weight 1."""
+    ``exp(-max(0, (toa - t - 1) / fps - full_weight_s))`` (``full_weight_s`` 0: DSA exactly), a negative
+    frame target 0 and weight 1."""
     t = frame_index(valid)
     pos = per_frame(positive.bool(), valid)
-    penalty = ((per_frame(toa, valid) - t - 1) / per_frame(fps, valid)).clamp(min=0.0)
+    penalty = ((per_frame(toa, valid) - t - 1) / per_frame(fps, valid) - full_weight_s).clamp(min=0.0)
     return pos.float(), torch.where(pos, torch.exp(-penalty), torch.ones_like(penalty))
 
 
 def anticipation_loss(
-    logits: torch.Tensor, positive: torch.Tensor, toa: torch.Tensor, fps: torch.Tensor, valid: torch.Tensor
+    logits: torch.Tensor,
+    positive: torch.Tensor,
+    toa: torch.Tensor,
+    fps: torch.Tensor,
+    valid: torch.Tensor,
+    full_weight_s: float = 0.0,
 ) -> torch.Tensor:
     """Exponentially weighted cross-entropy of DSA / UString.
 
@@ -240,9 +252,10 @@ def anticipation_loss(
     Args:
         logits: ``(B, T)`` accident logits. positive: ``(B,)`` or ``(B, T)`` bool. toa: ``(B,)`` or
         ``(B, T)`` frame index of the accident (window-relative; ignored for negatives). fps: ``(B,)``
-        or ``(B, T)``. valid: ``(B, T)`` bool.
+        or ``(B, T)``. valid: ``(B, T)`` bool. full_weight_s: positive frames this close to toa (s)
+        keep the weight 1 (:func:`accident_weight`; 0: DSA exactly).
     """
-    target, weight = accident_weight(positive, toa, fps, valid)
+    target, weight = accident_weight(positive, toa, fps, valid, full_weight_s)
     ce = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
     return masked_mean(weight * ce, valid)
 
@@ -272,6 +285,7 @@ def risk_map_loss(
     toa: torch.Tensor,
     fps: torch.Tensor,
     valid: torch.Tensor,
+    full_weight_s: float = 0.0,
 ) -> torch.Tensor:
     """Per-token cross-entropy of the risk map against the cells the colliding object's box covers.
 
@@ -282,10 +296,10 @@ def risk_map_loss(
     Args:
         risk_map: ``(B, T, h, w)`` token logits. cells: ``(B, T, h, w)`` bool, True where the box covers
         the token (:func:`accident_anticipation_ros.metrics_map.box_cells`). has_box: ``(B, T)`` bool.
-        positive, toa, fps: per clip or per frame, as in :func:`anticipation_loss`. valid: ``(B, T)``.
+        positive, toa, fps, full_weight_s: as in :func:`anticipation_loss`. valid: ``(B, T)``.
     """
     t = frame_index(valid)
-    _, weight = accident_weight(positive, toa, fps, valid)
+    _, weight = accident_weight(positive, toa, fps, valid, full_weight_s)
     keep = valid & has_box & per_frame(positive.bool(), valid) & (t < per_frame(toa, valid))
     ce = F.binary_cross_entropy_with_logits(risk_map.float(), cells.float(), reduction="none")
     return masked_mean(weight * ce.mean(dim=(-2, -1)), keep)
@@ -310,10 +324,11 @@ def risk_map_mil_loss(
     valid: torch.Tensor,
     pool: str = "lse",
     temperature: float = 1.0,
+    full_weight_s: float = 0.0,
 ) -> torch.Tensor:
     """Weak (multiple-instance) risk-map loss for data without boxes: the map's pooled logit
     (:func:`pool_map`) takes the frame's risk target, with the anticipation loss's weights."""
-    return anticipation_loss(pool_map(risk_map, pool, temperature), positive, toa, fps, valid)
+    return anticipation_loss(pool_map(risk_map, pool, temperature), positive, toa, fps, valid, full_weight_s)
 
 
 @dataclass(frozen=True)
@@ -424,7 +439,9 @@ class TSDLoss(nn.Module):
                 self.teacher_temperature,
             )
         if "accident" in self.terms:
-            parts["accident"] = anticipation_loss(out.risk_logit, tg.positive, tg.toa, tg.fps, tg.valid)
+            parts["accident"] = anticipation_loss(
+                out.risk_logit, tg.positive, tg.toa, tg.fps, tg.valid, c.accident.full_weight_s
+            )
         if "tta" in self.terms:
             parts["tta"] = tta_loss(out.tta, tg.positive, tg.toa, tg.fps, tg.valid, c.tta.beta)
         if "risk_map" in self.terms:
@@ -434,12 +451,26 @@ class TSDLoss(nn.Module):
                     "use loss.risk_map_mil for data without boxes"
                 )
             parts["risk_map"] = risk_map_loss(
-                out.risk_map, tg.box_cells, tg.has_box, tg.positive, tg.toa, tg.fps, tg.valid
+                out.risk_map,
+                tg.box_cells,
+                tg.has_box,
+                tg.positive,
+                tg.toa,
+                tg.fps,
+                tg.valid,
+                c.accident.full_weight_s,
             )
         if "risk_map_mil" in self.terms:
             m = c.risk_map_mil
             parts["risk_map_mil"] = risk_map_mil_loss(
-                out.risk_map, tg.positive, tg.toa, tg.fps, tg.valid, m.pool, m.temperature
+                out.risk_map,
+                tg.positive,
+                tg.toa,
+                tg.fps,
+                tg.valid,
+                m.pool,
+                m.temperature,
+                c.accident.full_weight_s,
             )
         return parts
 

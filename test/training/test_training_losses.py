@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from accident_anticipation_ros.training.config import LossConfig
+from accident_anticipation_ros.training.config import AccidentConfig, LossConfig
 from accident_anticipation_ros.training.losses import (
     Targets,
     TSDLoss,
@@ -114,6 +114,29 @@ def test_anticipation_loss_exponential_weights_of_dsa():
     assert anticipation_loss(logits, positive, toa, fps, valid).item() == pytest.approx(expected, rel=1e-6)
     fast = anticipation_loss(logits, positive, toa, torch.tensor([10.0, 10.0]), valid).item()
     assert fast > expected  # higher fps -> the same frames are closer in seconds -> larger weights
+
+
+def test_anticipation_loss_full_weight_window_before_toa():
+    logits = torch.zeros(2, 5)
+    positive = torch.tensor([True, False])
+    toa = torch.tensor([3.0, -1.0])
+    fps = torch.tensor([1.0, 1.0])
+    valid = torch.ones(2, 5, dtype=torch.bool)
+    # full_weight_s 1: exp(-max(0, (toa - t - 1) / fps - 1)) = e^-1, 1, 1, 1, 1 ; negative frames: 1
+    expected = math.log(2) * (math.exp(-1) + 4 + 5) / 10
+    got = anticipation_loss(logits, positive, toa, fps, valid, full_weight_s=1.0).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+    assert anticipation_loss(logits, positive, toa, fps, valid, full_weight_s=0.0).item() < got
+    negatives_only = anticipation_loss(logits, ~positive, torch.tensor([-1.0, -1.0]), fps, valid)
+    assert anticipation_loss(logits, ~positive, toa, fps, valid, 5.0).item() == pytest.approx(
+        negatives_only.item()
+    )
+
+
+def test_accident_config_full_weight_is_dsa_by_default_and_checked():
+    assert AccidentConfig().full_weight_s == 0.0
+    with pytest.raises(ValueError, match="full_weight_s"):
+        AccidentConfig(full_weight_s=-0.5)
 
 
 def test_anticipation_loss_targets_and_padding():
@@ -359,3 +382,9 @@ def test_tsd_loss_risk_map_terms_and_their_missing_boxes():
     assert set(parts) == {"accident", "tta", "risk_map", "risk_map_mil"} and parts["risk_map"] > 0
     with pytest.raises(ValueError, match="risk_map_mil for data without boxes"):
         TSDLoss(cfg)(out, _targets(with_teacher=False))
+    # loss.accident.full_weight_s reaches the three terms that share the anticipation weights
+    early = replace(cfg, accident=replace(cfg.accident, full_weight_s=1.0))
+    _, heavier = TSDLoss(early)(out, tg)
+    for name in ("accident", "risk_map", "risk_map_mil"):
+        assert heavier[name] > parts[name], name
+    assert heavier["tta"] == parts["tta"]
