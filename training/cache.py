@@ -42,7 +42,7 @@ from accident_anticipation_ros.runtime.preprocessing import resize_plan
 from accident_anticipation_ros.training.datasets.synthetic import key_boxes
 from accident_anticipation_ros.training.errors import CacheError
 
-FORMAT = "aar-cache-2"
+FORMAT = "aar-cache-3"  # 3: ClipEntry.event_frame / critical_frame
 STAGES = ("stage1", "stage2", "stage3")
 
 
@@ -96,10 +96,27 @@ class ClipEntry:
     toa: float
     fps: float
     has_box: bool = False
+    event_frame: float = -1.0  # start of the critical manoeuvre (synthetic metadata; < 0: unknown)
+    critical_frame: float = -1.0  # toa of a positive, the matched reference frame of a negative
 
     @property
     def positive(self) -> bool:
         return self.toa >= 0
+
+    @property
+    def has_event(self) -> bool:
+        return 0 <= self.event_frame <= self.critical_frame
+
+
+def near_miss_frames(entry: ClipEntry, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """``(t,)`` bool: the frames ``[start, stop)`` of a negative clip from its manoeuvre's onset to its
+    reference frame (``event_frame <= t <= critical_frame``), where a hard negative still looks like
+    the accident it was drawn beside. All False for positives and clips without event frames."""
+    stop = entry.num_frames if stop is None else stop
+    t = np.arange(start, stop)
+    if entry.positive or not entry.has_event:
+        return np.zeros(len(t), bool)
+    return (t >= entry.event_frame) & (t <= entry.critical_frame)
 
 
 def fingerprint(parts: dict[str, Any]) -> str:
@@ -145,6 +162,11 @@ class ClipStore:
         """``(t,)`` uint8 per-frame labels of frames ``[start, stop)`` of clip ``i``."""
         stop = self.entries[i].num_frames if stop is None else stop
         return self._get(i, "labels", start, stop).numpy()
+
+    @property
+    def has_events(self) -> bool:
+        """Whether any clip has event frames (:func:`near_miss_frames` can mark its near misses)."""
+        return any(e.has_event for e in self.entries)
 
     def boxes(self, i: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """``(t, 4)`` float32 key-object boxes in input pixels (NaN: none) of frames ``[start, stop)``."""
@@ -206,6 +228,16 @@ def teacher_targets(
             stages[l].append(feat.to("cpu", dtype))
         embeds.append(out.embedding.to("cpu", dtype))
     return [torch.cat(s) for s in stages], torch.cat(embeds)
+
+
+def _event_frames(clip: Clip) -> tuple[float, float]:
+    """``(event_frame, critical_frame)`` from a synthetic clip's metadata, ``(-1, -1)`` without them."""
+    meta = clip.meta if isinstance(clip.meta, dict) else {}
+    try:
+        event, critical = float(meta["event_frame"]), float(meta["critical_frame"])
+    except (KeyError, TypeError, ValueError):
+        return -1.0, -1.0
+    return (event, critical) if 0 <= event <= critical else (-1.0, -1.0)
 
 
 def prepare_split(
@@ -287,6 +319,7 @@ def prepare_split(
                 float(clip.toa),
                 float(clip.fps),
                 boxes is not None,
+                *_event_frames(clip),
             ).__dict__  # fmt: skip
         )
         writer.maybe_flush()

@@ -260,13 +260,24 @@ class AccidentConfig(TermConfig):
         full_weight_s: Positive frames within this many seconds before toa get the full weight 1; the
             weight decays from there, ``exp(-max(0, (toa - t - 1) / fps - full_weight_s))``. 0 is DSA /
             UString exactly (the weight halves 0.7 s before toa). The risk-map losses share the weights.
+        near_miss_weight: Weight of a hard negative's frames from its manoeuvre's onset to its reference
+            frame (the synthetic metadata's ``event_frame`` .. ``critical_frame``), where it still looks
+            like the accident it was drawn beside; 1 is DSA / UString exactly (every negative frame
+            weighs 1). Below 1 the frame-risk optimum there rises above the positives' share, so the
+            risk can rise at the manoeuvre's onset, before the near miss resolves; needs data with
+            event frames (the synthetic benchmark).
     """
 
     full_weight_s: float = 0.0
+    near_miss_weight: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.full_weight_s >= 0, f"full_weight_s must be >= 0, got {self.full_weight_s}")
+        require(
+            0 <= self.near_miss_weight <= 1,
+            f"near_miss_weight must be in [0, 1], got {self.near_miss_weight}",
+        )
 
 
 @dataclass(frozen=True)
@@ -490,6 +501,7 @@ PAPER_EXACT: tuple[PaperSwitch, ...] = (
     PaperSwitch("loss.temporal.normalize", False, "temporal distance between L2-normalised embeddings"),
     PaperSwitch("loss.contrastive.level", "video", "per-frame contrastive loss, not on the clip embedding"),
     PaperSwitch("loss.accident.full_weight_s", 0.0, "full anticipation weight on positive frames near toa"),
+    PaperSwitch("loss.accident.near_miss_weight", 1.0, "lower weight on near-miss frames after the onset"),
     PaperSwitch("loss.tta.enabled", False, "time-to-accident regression term"),
     PaperSwitch("loss.frequency.enabled", False, "frequency-aligned (SDKD) distillation term"),
     PaperSwitch("loss.risk_map.enabled", False, "per-token risk-map term from the colliding object's box"),

@@ -14,7 +14,7 @@ import torch
 
 from accident_anticipation_ros.metrics_map import box_cells
 from accident_anticipation_ros.training.augment import augment_boxes, augment_frames, sample_clip_augment
-from accident_anticipation_ros.training.cache import ClipStore
+from accident_anticipation_ros.training.cache import ClipStore, near_miss_frames
 from accident_anticipation_ros.training.config import AugmentConfig
 from accident_anticipation_ros.training.losses import Targets
 
@@ -93,6 +93,7 @@ def load_batch(
     embeds: list[torch.Tensor] = []
     cells = torch.zeros(B, T, *grid, dtype=torch.bool) if grid else None
     has_box = torch.zeros(B, T, dtype=torch.bool) if grid else None
+    near_miss = torch.zeros(B, T, dtype=torch.bool) if store.has_events else None
     for b, (i, (start, stop)) in enumerate(zip(clips, spans, strict=True)):
         e = store.entries[i]
         t = stop - start
@@ -103,6 +104,8 @@ def load_batch(
         positive[b] = e.positive
         toa[b] = e.toa - start if e.positive else -1.0
         fps[b] = e.fps
+        if near_miss is not None:
+            near_miss[b, :t] = torch.from_numpy(near_miss_frames(e, start, stop))
         if grid:
             boxes = store.boxes(i, start, stop)
             if aug:
@@ -116,7 +119,9 @@ def load_batch(
             embeds.append(_pad(emb, T))
     teacher_stages = tuple(torch.stack(s) for s in stages) if teacher else None
     teacher_embedding = torch.stack(embeds) if teacher else None
-    targets = Targets(valid, positive, toa, fps, teacher_stages, teacher_embedding, None, cells, has_box)
+    targets = Targets(
+        valid, positive, toa, fps, teacher_stages, teacher_embedding, None, cells, has_box, near_miss
+    )
     return Batch(frames, targets, tuple(clips), tuple(s for s, _ in spans))
 
 

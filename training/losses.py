@@ -226,14 +226,20 @@ def accident_weight(
     fps: torch.Tensor,
     valid: torch.Tensor,
     full_weight_s: float = 0.0,
+    near_miss: torch.Tensor | None = None,
+    near_miss_weight: float = 1.0,
 ):
     """``(target, weight)`` ``(B, T)`` of DSA / UString: a positive frame t has target 1 and weight
     ``exp(-max(0, (toa - t - 1) / fps - full_weight_s))`` (``full_weight_s`` 0: DSA exactly), a negative
-    frame target 0 and weight 1."""
+    frame target 0 and weight 1, or ``near_miss_weight`` where ``near_miss`` ``(B, T)`` marks it (a hard
+    negative between its manoeuvre's onset and its reference frame; 1: DSA exactly)."""
     t = frame_index(valid)
     pos = per_frame(positive.bool(), valid)
     penalty = ((per_frame(toa, valid) - t - 1) / per_frame(fps, valid) - full_weight_s).clamp(min=0.0)
-    return pos.float(), torch.where(pos, torch.exp(-penalty), torch.ones_like(penalty))
+    negative = torch.ones_like(penalty)
+    if near_miss is not None and near_miss_weight != 1.0:
+        negative = torch.where(near_miss.bool() & ~pos, torch.full_like(penalty, near_miss_weight), negative)
+    return pos.float(), torch.where(pos, torch.exp(-penalty), negative)
 
 
 def anticipation_loss(
@@ -243,6 +249,8 @@ def anticipation_loss(
     fps: torch.Tensor,
     valid: torch.Tensor,
     full_weight_s: float = 0.0,
+    near_miss: torch.Tensor | None = None,
+    near_miss_weight: float = 1.0,
 ) -> torch.Tensor:
     """Exponentially weighted cross-entropy of DSA / UString.
 
@@ -253,9 +261,10 @@ def anticipation_loss(
         logits: ``(B, T)`` accident logits. positive: ``(B,)`` or ``(B, T)`` bool. toa: ``(B,)`` or
         ``(B, T)`` frame index of the accident (window-relative; ignored for negatives). fps: ``(B,)``
         or ``(B, T)``. valid: ``(B, T)`` bool. full_weight_s: positive frames this close to toa (s)
-        keep the weight 1 (:func:`accident_weight`; 0: DSA exactly).
+        keep the weight 1 (:func:`accident_weight`; 0: DSA exactly). near_miss, near_miss_weight: the
+        weight of marked negative frames (:func:`accident_weight`; 1: DSA exactly).
     """
-    target, weight = accident_weight(positive, toa, fps, valid, full_weight_s)
+    target, weight = accident_weight(positive, toa, fps, valid, full_weight_s, near_miss, near_miss_weight)
     ce = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
     return masked_mean(weight * ce, valid)
 
@@ -325,10 +334,21 @@ def risk_map_mil_loss(
     pool: str = "lse",
     temperature: float = 1.0,
     full_weight_s: float = 0.0,
+    near_miss: torch.Tensor | None = None,
+    near_miss_weight: float = 1.0,
 ) -> torch.Tensor:
     """Weak (multiple-instance) risk-map loss for data without boxes: the map's pooled logit
     (:func:`pool_map`) takes the frame's risk target, with the anticipation loss's weights."""
-    return anticipation_loss(pool_map(risk_map, pool, temperature), positive, toa, fps, valid, full_weight_s)
+    return anticipation_loss(
+        pool_map(risk_map, pool, temperature),
+        positive,
+        toa,
+        fps,
+        valid,
+        full_weight_s,
+        near_miss,
+        near_miss_weight,
+    )
 
 
 @dataclass(frozen=True)
@@ -344,6 +364,7 @@ class Targets:
     segment: torch.Tensor | None = None  # (B, T) int64 source-clip id per frame (chained streams)
     box_cells: torch.Tensor | None = None  # (B, T, h, w) bool, tokens the colliding object covers
     has_box: torch.Tensor | None = None  # (B, T) bool, frames whose box is known
+    near_miss: torch.Tensor | None = None  # (B, T) bool, hard negatives from manoeuvre onset to reference
 
     def to(self, device: torch.device) -> Targets:
         def move(x):
@@ -438,9 +459,17 @@ class TSDLoss(nn.Module):
                 cc.temperature,
                 self.teacher_temperature,
             )
+        near_miss = self._near_miss(tg)
         if "accident" in self.terms:
             parts["accident"] = anticipation_loss(
-                out.risk_logit, tg.positive, tg.toa, tg.fps, tg.valid, c.accident.full_weight_s
+                out.risk_logit,
+                tg.positive,
+                tg.toa,
+                tg.fps,
+                tg.valid,
+                c.accident.full_weight_s,
+                near_miss,
+                c.accident.near_miss_weight,
             )
         if "tta" in self.terms:
             parts["tta"] = tta_loss(out.tta, tg.positive, tg.toa, tg.fps, tg.valid, c.tta.beta)
@@ -471,8 +500,21 @@ class TSDLoss(nn.Module):
                 m.pool,
                 m.temperature,
                 c.accident.full_weight_s,
+                near_miss,
+                c.accident.near_miss_weight,
             )
         return parts
+
+    def _near_miss(self, tg: Targets) -> torch.Tensor | None:
+        """The batch's near-miss frames when ``loss.accident.near_miss_weight`` uses them."""
+        if self.cfg.accident.near_miss_weight == 1.0:
+            return None
+        if tg.near_miss is None:
+            raise ValueError(
+                "loss.accident.near_miss_weight needs the manoeuvre onset of each hard negative "
+                "(event_frame / critical_frame of the synthetic metadata); this data has none: set it to 1"
+            )
+        return tg.near_miss
 
     def forward(self, out, tg: Targets) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``(total, parts)``; ``parts`` are detached, for logging."""

@@ -62,9 +62,13 @@ def write_synth(
                 rng, positive=i % 2 == 0, frames=frames, size=size
             )
             np.savez_compressed(root / split / f"{cid}.npz", frames=video)
+            # as the generator's metadata: the reference frame (toa of a positive) and the closing's onset
+            critical = toa if toa >= 0 else float(frames - 5)
+            events = {"critical_frame": critical, "event_frame": max(0.0, critical - 6)}
             record = {"clip_id": cid, "labels": labels.tolist(), "toa": toa, "fps": FPS, "caption": captions[-1],
                       "frame_captions": captions,
-                      "meta": {"objects": objects, **({"scenario": scenarios[(i // 2) % len(scenarios)]} if scenarios else {})}}  # fmt: skip
+                      "meta": {"objects": objects, **events,
+                               **({"scenario": scenarios[(i // 2) % len(scenarios)]} if scenarios else {})}}  # fmt: skip
             (root / split / f"{cid}.json").write_text(json.dumps(record))
             splits[split].append(cid)
             toas[cid] = toa

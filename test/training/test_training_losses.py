@@ -14,6 +14,7 @@ from accident_anticipation_ros.training.losses import (
     Targets,
     TSDLoss,
     UncertaintyWeighting,
+    accident_weight,
     anticipation_loss,
     contrastive_loss,
     frequency_loss,
@@ -133,10 +134,53 @@ def test_anticipation_loss_full_weight_window_before_toa():
     )
 
 
+def test_near_miss_frames_take_their_own_weight_and_only_negatives():
+    logits = torch.zeros(2, 5)
+    positive = torch.tensor([True, False])
+    toa = torch.tensor([3.0, -1.0])
+    fps = torch.tensor([1.0, 1.0])
+    valid = torch.ones(2, 5, dtype=torch.bool)
+    near_miss = torch.tensor([[True] * 5, [False, True, True, True, False]])  # marks on a positive: ignored
+    _, weight = accident_weight(positive, toa, fps, valid, near_miss=near_miss, near_miss_weight=0.25)
+    assert weight[1].tolist() == [1.0, 0.25, 0.25, 0.25, 1.0]
+    assert torch.allclose(weight[0], accident_weight(positive, toa, fps, valid)[1][0])
+    expected = math.log(2) * (math.exp(-2) + math.exp(-1) + 3 + 2 + 3 * 0.25) / 10
+    got = anticipation_loss(logits, positive, toa, fps, valid, 0.0, near_miss, 0.25).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+    dsa = anticipation_loss(logits, positive, toa, fps, valid).item()
+    assert anticipation_loss(logits, positive, toa, fps, valid, 0.0, near_miss, 1.0).item() == dsa
+
+
+def test_the_near_miss_weight_needs_event_frames_and_reaches_the_frame_risk_terms():
+    from dataclasses import replace
+
+    cfg = LossConfig()
+    cfg = replace(cfg, spatial=replace(cfg.spatial, enabled=False), temporal=replace(cfg.temporal, enabled=False),
+                  contrastive=replace(cfg.contrastive, enabled=False),
+                  risk_map_mil=replace(cfg.risk_map_mil, enabled=True))  # fmt: skip
+    out = _Out()
+    out.risk_map = torch.zeros(2, 4, 2, 2)
+    tg = _targets(with_teacher=False)
+    _, dsa = TSDLoss(cfg)(out, tg)
+    low = replace(cfg, accident=replace(cfg.accident, near_miss_weight=0.25))
+    with pytest.raises(ValueError, match="near_miss_weight needs"):
+        TSDLoss(low)(out, tg)
+    marked = replace(tg, near_miss=torch.tensor([[False] * 4, [False, True, True, False]]))
+    _, parts = TSDLoss(low)(out, marked)
+    for name in ("accident", "risk_map_mil"):
+        assert parts[name] < dsa[name], name
+    assert parts["tta"] == dsa["tta"]
+    assert TSDLoss(cfg)(out, marked)[1]["accident"] == dsa["accident"]  # weight 1: the marks change nothing
+
+
 def test_accident_config_full_weight_is_dsa_by_default_and_checked():
     assert AccidentConfig().full_weight_s == 0.0
     with pytest.raises(ValueError, match="full_weight_s"):
         AccidentConfig(full_weight_s=-0.5)
+    assert AccidentConfig().near_miss_weight == 1.0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="near_miss_weight"):
+            AccidentConfig(near_miss_weight=bad)
 
 
 def test_anticipation_loss_targets_and_padding():

@@ -165,3 +165,18 @@ def test_demo_config_trains_for_the_stream_and_video_contrastive_is_refused(make
     bad = make_config(train=STATEFUL, loss={"contrastive": {"level": "video", "prompts": ["a"]}})
     with pytest.raises(TrainConfigError, match="use 'frame'"):
         train_config_from_dict(bad)
+
+
+def test_near_miss_weight_trains_on_marked_chunks(make_config):
+    torch.manual_seed(0)
+    trainer = _trainer(make_config, loss={"accident": {"near_miss_weight": 0.25}}, batch_size=2)
+    chunks = [trainer.streams.chunk(0, k) for k in range(4)]
+    assert any(c.batch.targets.near_miss.any() for c in chunks)  # hard negatives after their onset
+    marked = next(c for c in chunks if c.batch.targets.near_miss.any())
+    dsa = _trainer(make_config, batch_size=2)
+    with torch.no_grad():
+        out, _ = trainer.model.forward_clip(trainer._prepare(marked.batch.frames))
+        _, low = trainer.loss(out, marked.batch.targets)
+        _, full = dsa.loss(out, marked.batch.targets)
+    assert low["accident"] < full["accident"] and low["risk_map_mil"] < full["risk_map_mil"]
+    assert trainer.run_batch(0) is not None

@@ -140,3 +140,22 @@ def test_the_cache_stores_labels_and_key_boxes_in_input_pixels(store, synth_root
     assert store.labels(0).tolist() == clip.labels.tolist()
     want = box_to_input(key_boxes(clip), clip.frames.shape[1:3], (64, 64), "letterbox")
     assert np.array_equal(store.boxes(0), want, equal_nan=True)
+
+
+def test_the_cache_keeps_event_frames_and_chunks_mark_the_near_miss_frames(store, synth_root):
+    from accident_anticipation_ros.training.cache import near_miss_frames
+    from accident_anticipation_ros.training.datasets import iter_clips
+    from accident_anticipation_ros.training.streams import RowChunk
+
+    clips = list(iter_clips(synth_root, split="train"))
+    for clip, e in zip(clips, store.entries, strict=True):
+        assert (e.event_frame, e.critical_frame) == (clip.meta["event_frame"], clip.meta["critical_frame"])
+    assert store.has_events
+    e1 = store.entries[1]  # a negative: its frames from the manoeuvre's onset to the reference frame
+    marked = near_miss_frames(e1)
+    t = np.arange(e1.num_frames)
+    assert marked.tolist() == ((t >= e1.event_frame) & (t <= e1.critical_frame)).tolist() and marked.any()
+    assert not near_miss_frames(store.entries[0]).any()  # a positive has none
+    row = RowChunk(frames=(Span(0, 8, 16), Span(1, 0, 8)), reset=True)
+    tg = ChunkReader(store, chunk_len=16).read((row,)).batch.targets
+    assert tg.near_miss[0].tolist() == [False] * 8 + marked[:8].tolist()
