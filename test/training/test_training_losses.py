@@ -104,12 +104,14 @@ def test_temporal_shift_longer_than_window_gives_zero_with_gradient():
     assert loss.item() == 0.0 and pred.grad is not None
 
 
-def test_anticipation_loss_exponential_weights_of_dsa():
-    logits = torch.zeros(2, 5)  # p = 0.5: CE = log 2 on every frame
-    positive = torch.tensor([True, False])
-    toa = torch.tensor([3.0, -1.0])
-    fps = torch.tensor([1.0, 1.0])
+def _one_accident_one_safe():
+    """Zero logits (p = 0.5) on two 5-frame clips at 1 fps: an accident at frame 3, a safe clip."""
     valid = torch.ones(2, 5, dtype=torch.bool)
+    return torch.zeros(2, 5), torch.tensor([True, False]), torch.tensor([3.0, -1.0]), torch.ones(2), valid
+
+
+def test_anticipation_loss_exponential_weights_of_dsa():
+    logits, positive, toa, fps, valid = _one_accident_one_safe()  # p = 0.5: CE = log 2 everywhere
     # positive frame t: exp(-max(0, (toa - t - 1) / fps)) = e^-2, e^-1, 1, 1, 1 ; negative frames: 1
     expected = math.log(2) * (math.exp(-2) + math.exp(-1) + 3 + 5) / 10
     assert anticipation_loss(logits, positive, toa, fps, valid).item() == pytest.approx(expected, rel=1e-6)
@@ -118,11 +120,7 @@ def test_anticipation_loss_exponential_weights_of_dsa():
 
 
 def test_anticipation_loss_full_weight_window_before_toa():
-    logits = torch.zeros(2, 5)
-    positive = torch.tensor([True, False])
-    toa = torch.tensor([3.0, -1.0])
-    fps = torch.tensor([1.0, 1.0])
-    valid = torch.ones(2, 5, dtype=torch.bool)
+    logits, positive, toa, fps, valid = _one_accident_one_safe()
     # full_weight_s 1: exp(-max(0, (toa - t - 1) / fps - 1)) = e^-1, 1, 1, 1, 1 ; negative frames: 1
     expected = math.log(2) * (math.exp(-1) + 4 + 5) / 10
     got = anticipation_loss(logits, positive, toa, fps, valid, full_weight_s=1.0).item()
@@ -135,11 +133,7 @@ def test_anticipation_loss_full_weight_window_before_toa():
 
 
 def test_near_miss_frames_take_their_own_weight_and_only_negatives():
-    logits = torch.zeros(2, 5)
-    positive = torch.tensor([True, False])
-    toa = torch.tensor([3.0, -1.0])
-    fps = torch.tensor([1.0, 1.0])
-    valid = torch.ones(2, 5, dtype=torch.bool)
+    logits, positive, toa, fps, valid = _one_accident_one_safe()
     near_miss = torch.tensor([[True] * 5, [False, True, True, True, False]])  # marks on a positive: ignored
     _, weight = accident_weight(positive, toa, fps, valid, near_miss=near_miss, near_miss_weight=0.25)
     assert weight[1].tolist() == [1.0, 0.25, 0.25, 0.25, 1.0]
