@@ -134,6 +134,8 @@ class ClipStore:
             raise CacheError(f"{index}: not a complete {FORMAT} index (interrupted build?)")
         self.meta = meta
         self.entries = [ClipEntry(**e) for e in meta["clips"]]
+        # whether any clip has event frames (near_miss_frames can mark its near misses)
+        self.has_events = any(e.has_event for e in self.entries)
         self.has_teacher = bool(meta["teacher"])
         self.image_size = tuple(meta["image_size"])
         self._files: dict[str, Any] = {}
@@ -162,11 +164,6 @@ class ClipStore:
         """``(t,)`` uint8 per-frame labels of frames ``[start, stop)`` of clip ``i``."""
         stop = self.entries[i].num_frames if stop is None else stop
         return self._get(i, "labels", start, stop).numpy()
-
-    @property
-    def has_events(self) -> bool:
-        """Whether any clip has event frames (:func:`near_miss_frames` can mark its near misses)."""
-        return any(e.has_event for e in self.entries)
 
     def boxes(self, i: int, start: int = 0, stop: int | None = None) -> np.ndarray:
         """``(t, 4)`` float32 key-object boxes in input pixels (NaN: none) of frames ``[start, stop)``."""
@@ -231,13 +228,12 @@ def teacher_targets(
 
 
 def _event_frames(clip: Clip) -> tuple[float, float]:
-    """``(event_frame, critical_frame)`` from a synthetic clip's metadata, ``(-1, -1)`` without them."""
-    meta = clip.meta if isinstance(clip.meta, dict) else {}
+    """``(event_frame, critical_frame)`` from a synthetic clip's metadata, ``(-1, -1)`` without them
+    (``ClipEntry.has_event`` decides whether a pair is usable)."""
     try:
-        event, critical = float(meta["event_frame"]), float(meta["critical_frame"])
+        return float(clip.meta["event_frame"]), float(clip.meta["critical_frame"])
     except (KeyError, TypeError, ValueError):
         return -1.0, -1.0
-    return (event, critical) if 0 <= event <= critical else (-1.0, -1.0)
 
 
 def prepare_split(
