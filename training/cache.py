@@ -119,6 +119,17 @@ def near_miss_frames(entry: ClipEntry, start: int = 0, stop: int | None = None) 
     return (t >= entry.event_frame) & (t <= entry.critical_frame)
 
 
+def before_onset_frames(entry: ClipEntry, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """``(t,)`` bool: the frames ``[start, stop)`` of an accident clip before its manoeuvre's onset
+    (``t < event_frame``), where it is still the same drive as the hard negative drawn beside it. All
+    False for negatives and clips without event frames."""
+    stop = entry.num_frames if stop is None else stop
+    t = np.arange(start, stop)
+    if not entry.positive or not entry.has_event:
+        return np.zeros(len(t), bool)
+    return t < entry.event_frame
+
+
 def fingerprint(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -134,7 +145,7 @@ class ClipStore:
             raise CacheError(f"{index}: not a complete {FORMAT} index (interrupted build?)")
         self.meta = meta
         self.entries = [ClipEntry(**e) for e in meta["clips"]]
-        # whether any clip has event frames (near_miss_frames can mark its near misses)
+        # whether any clip has event frames (near_miss_frames / before_onset_frames can mark them)
         self.has_events = any(e.has_event for e in self.entries)
         self.has_teacher = bool(meta["teacher"])
         self.image_size = tuple(meta["image_size"])

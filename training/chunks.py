@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from accident_anticipation_ros.metrics_map import box_cells
-from accident_anticipation_ros.training.cache import ClipStore, near_miss_frames
+from accident_anticipation_ros.training.cache import ClipStore, before_onset_frames, near_miss_frames
 from accident_anticipation_ros.training.data import Batch
 from accident_anticipation_ros.training.losses import Targets
 from accident_anticipation_ros.training.streams import RowChunk
@@ -119,6 +119,7 @@ class ChunkReader:
         cells = torch.zeros(B, T, *self.grid, dtype=torch.bool) if self.grid else None
         has_box = torch.zeros(B, T, dtype=torch.bool) if self.grid else None
         near_miss = torch.zeros(B, T, dtype=torch.bool) if store.has_events else None
+        before_onset = torch.zeros(B, T, dtype=torch.bool) if store.has_events else None
         stages: list[torch.Tensor] | None = None
         embedding: torch.Tensor | None = None
         for b, row in enumerate(step):
@@ -137,6 +138,7 @@ class ChunkReader:
                 segment[b, p:q] = s.seq
                 if near_miss is not None:
                     near_miss[b, p:q] = torch.from_numpy(near_miss_frames(e, s.start, s.stop))
+                    before_onset[b, p:q] = torch.from_numpy(before_onset_frames(e, s.start, s.stop))
                 if self.grid:
                     boxes = store.boxes(s.seq, s.start, s.stop)
                     cells[b, p:q] = torch.from_numpy(box_cells(boxes, self.grid, (H, W)))
@@ -153,7 +155,7 @@ class ChunkReader:
         if self.teacher and stages is None:
             raise ValueError("a chunk with teacher targets needs at least one frame")
         targets = Targets(valid, positive, toa, fps, None if stages is None else tuple(stages), embedding,
-                          segment, cells, has_box, near_miss)  # fmt: skip
+                          segment, cells, has_box, near_miss, before_onset)  # fmt: skip
         first = tuple(r.frames[0] if r.frames else None for r in step)
         batch = Batch(frames, targets, tuple(-1 if s is None else s.seq for s in first),
                       tuple(0 if s is None else s.start for s in first))  # fmt: skip

@@ -266,10 +266,16 @@ class AccidentConfig(TermConfig):
             weighs 1). Below 1 the frame-risk optimum there rises above the positives' share, so the
             risk can rise at the manoeuvre's onset, before the near miss resolves; needs data with
             event frames (the synthetic benchmark).
+        positive_from_onset: An accident clip's frames before its manoeuvre's onset (``event_frame``)
+            are negatives (target 0, weight 1) in the accident and MIL map terms, instead of DSA's
+            positives of decaying weight: until the onset the accident is the same drive as the hard
+            negative drawn beside it, and in a stream those frames are safe driving. False is DSA /
+            UString exactly; needs data with event frames.
     """
 
     full_weight_s: float = 0.0
     near_miss_weight: float = 1.0
+    positive_from_onset: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -502,6 +508,9 @@ PAPER_EXACT: tuple[PaperSwitch, ...] = (
     PaperSwitch("loss.contrastive.level", "video", "per-frame contrastive loss, not on the clip embedding"),
     PaperSwitch("loss.accident.full_weight_s", 0.0, "full anticipation weight on positive frames near toa"),
     PaperSwitch("loss.accident.near_miss_weight", 1.0, "lower weight on near-miss frames after the onset"),
+    PaperSwitch(
+        "loss.accident.positive_from_onset", False, "accident frames before the onset trained as negatives"
+    ),
     PaperSwitch("loss.tta.enabled", False, "time-to-accident regression term"),
     PaperSwitch("loss.frequency.enabled", False, "frequency-aligned (SDKD) distillation term"),
     PaperSwitch("loss.risk_map.enabled", False, "per-token risk-map term from the colliding object's box"),

@@ -14,7 +14,7 @@ import torch
 
 from accident_anticipation_ros.metrics_map import box_cells
 from accident_anticipation_ros.training.augment import augment_boxes, augment_frames, sample_clip_augment
-from accident_anticipation_ros.training.cache import ClipStore, near_miss_frames
+from accident_anticipation_ros.training.cache import ClipStore, before_onset_frames, near_miss_frames
 from accident_anticipation_ros.training.config import AugmentConfig
 from accident_anticipation_ros.training.losses import Targets
 
@@ -94,6 +94,7 @@ def load_batch(
     cells = torch.zeros(B, T, *grid, dtype=torch.bool) if grid else None
     has_box = torch.zeros(B, T, dtype=torch.bool) if grid else None
     near_miss = torch.zeros(B, T, dtype=torch.bool) if store.has_events else None
+    before_onset = torch.zeros(B, T, dtype=torch.bool) if store.has_events else None
     for b, (i, (start, stop)) in enumerate(zip(clips, spans, strict=True)):
         e = store.entries[i]
         t = stop - start
@@ -106,6 +107,7 @@ def load_batch(
         fps[b] = e.fps
         if near_miss is not None:
             near_miss[b, :t] = torch.from_numpy(near_miss_frames(e, start, stop))
+            before_onset[b, :t] = torch.from_numpy(before_onset_frames(e, start, stop))
         if grid:
             boxes = store.boxes(i, start, stop)
             if aug:
@@ -120,8 +122,9 @@ def load_batch(
     teacher_stages = tuple(torch.stack(s) for s in stages) if teacher else None
     teacher_embedding = torch.stack(embeds) if teacher else None
     targets = Targets(
-        valid, positive, toa, fps, teacher_stages, teacher_embedding, None, cells, has_box, near_miss
-    )
+        valid, positive, toa, fps, teacher_stages, teacher_embedding, None, cells, has_box,
+        near_miss=near_miss, before_onset=before_onset,
+    )  # fmt: skip
     return Batch(frames, targets, tuple(clips), tuple(s for s, _ in spans))
 
 

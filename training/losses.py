@@ -228,17 +228,22 @@ def accident_weight(
     full_weight_s: float = 0.0,
     near_miss: torch.Tensor | None = None,
     near_miss_weight: float = 1.0,
+    before_onset: torch.Tensor | None = None,
 ):
     """``(target, weight)`` ``(B, T)`` of DSA / UString: a positive frame t has target 1 and weight
     ``exp(-max(0, (toa - t - 1) / fps - full_weight_s))`` (``full_weight_s`` 0: DSA exactly), a negative
     frame target 0 and weight 1, or ``near_miss_weight`` where ``near_miss`` ``(B, T)`` marks it (a hard
-    negative between its manoeuvre's onset and its reference frame; 1: DSA exactly)."""
+    negative between its manoeuvre's onset and its reference frame; 1: DSA exactly). Positive frames
+    that ``before_onset`` ``(B, T)`` marks (before the accident's manoeuvre starts) are negatives,
+    target 0 and weight 1 (None: DSA exactly)."""
     t = frame_index(valid)
     pos = per_frame(positive.bool(), valid)
     penalty = ((per_frame(toa, valid) - t - 1) / per_frame(fps, valid) - full_weight_s).clamp(min=0.0)
     negative = torch.ones_like(penalty)
     if near_miss is not None and near_miss_weight != 1.0:
         negative = torch.where(near_miss.bool() & ~pos, torch.full_like(penalty, near_miss_weight), negative)
+    if before_onset is not None:
+        pos = pos & ~before_onset.bool()
     return pos.float(), torch.where(pos, torch.exp(-penalty), negative)
 
 
@@ -251,6 +256,7 @@ def anticipation_loss(
     full_weight_s: float = 0.0,
     near_miss: torch.Tensor | None = None,
     near_miss_weight: float = 1.0,
+    before_onset: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Exponentially weighted cross-entropy of DSA / UString.
 
@@ -262,9 +268,12 @@ def anticipation_loss(
         ``(B, T)`` frame index of the accident (window-relative; ignored for negatives). fps: ``(B,)``
         or ``(B, T)``. valid: ``(B, T)`` bool. full_weight_s: positive frames this close to toa (s)
         keep the weight 1 (:func:`accident_weight`; 0: DSA exactly). near_miss, near_miss_weight: the
-        weight of marked negative frames (:func:`accident_weight`; 1: DSA exactly).
+        weight of marked negative frames (:func:`accident_weight`; 1: DSA exactly). before_onset:
+        marked positive frames are negatives (:func:`accident_weight`; None: DSA exactly).
     """
-    target, weight = accident_weight(positive, toa, fps, valid, full_weight_s, near_miss, near_miss_weight)
+    target, weight = accident_weight(
+        positive, toa, fps, valid, full_weight_s, near_miss, near_miss_weight, before_onset
+    )
     ce = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none")
     return masked_mean(weight * ce, valid)
 
@@ -336,6 +345,7 @@ def risk_map_mil_loss(
     full_weight_s: float = 0.0,
     near_miss: torch.Tensor | None = None,
     near_miss_weight: float = 1.0,
+    before_onset: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Weak (multiple-instance) risk-map loss for data without boxes: the map's pooled logit
     (:func:`pool_map`) takes the frame's risk target, with the anticipation loss's weights."""
@@ -348,6 +358,7 @@ def risk_map_mil_loss(
         full_weight_s,
         near_miss,
         near_miss_weight,
+        before_onset,
     )
 
 
@@ -365,6 +376,7 @@ class Targets:
     box_cells: torch.Tensor | None = None  # (B, T, h, w) bool, tokens the colliding object covers
     has_box: torch.Tensor | None = None  # (B, T) bool, frames whose box is known
     near_miss: torch.Tensor | None = None  # (B, T) bool, hard negatives from manoeuvre onset to reference
+    before_onset: torch.Tensor | None = None  # (B, T) bool, accident frames before the manoeuvre's onset
 
     def to(self, device: torch.device) -> Targets:
         def move(x):
@@ -459,7 +471,7 @@ class TSDLoss(nn.Module):
                 cc.temperature,
                 self.teacher_temperature,
             )
-        near_miss = self._near_miss(tg)
+        near_miss, before_onset = self._near_miss(tg), self._before_onset(tg)
         if "accident" in self.terms:
             parts["accident"] = anticipation_loss(
                 out.risk_logit,
@@ -470,6 +482,7 @@ class TSDLoss(nn.Module):
                 c.accident.full_weight_s,
                 near_miss,
                 c.accident.near_miss_weight,
+                before_onset,
             )
         if "tta" in self.terms:
             parts["tta"] = tta_loss(out.tta, tg.positive, tg.toa, tg.fps, tg.valid, c.tta.beta)
@@ -502,6 +515,7 @@ class TSDLoss(nn.Module):
                 c.accident.full_weight_s,
                 near_miss,
                 c.accident.near_miss_weight,
+                before_onset,
             )
         return parts
 
@@ -515,6 +529,17 @@ class TSDLoss(nn.Module):
                 "(event_frame / critical_frame of the synthetic metadata); this data has none: set it to 1"
             )
         return tg.near_miss
+
+    def _before_onset(self, tg: Targets) -> torch.Tensor | None:
+        """The batch's accident frames before their onset when ``loss.accident.positive_from_onset`` is on."""
+        if not self.cfg.accident.positive_from_onset:
+            return None
+        if tg.before_onset is None:
+            raise ValueError(
+                "loss.accident.positive_from_onset needs the manoeuvre onset of each accident "
+                "(event_frame of the synthetic metadata); this data has none: set it to false"
+            )
+        return tg.before_onset
 
     def forward(self, out, tg: Targets) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``(total, parts)``; ``parts`` are detached, for logging."""

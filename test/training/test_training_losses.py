@@ -145,7 +145,29 @@ def test_near_miss_frames_take_their_own_weight_and_only_negatives():
     assert anticipation_loss(logits, positive, toa, fps, valid, 0.0, near_miss, 1.0).item() == dsa
 
 
-def test_the_near_miss_weight_needs_event_frames_and_reaches_the_frame_risk_terms():
+def test_accident_frames_before_the_onset_are_negatives_and_only_positives_change():
+    logits, positive, toa, fps, valid = _one_accident_one_safe()
+    before = torch.tensor([[True, True, False, False, False], [True] * 5])  # marks on a negative: ignored
+    target, weight = accident_weight(positive, toa, fps, valid, before_onset=before)
+    assert target.tolist() == [[0.0, 0.0, 1.0, 1.0, 1.0], [0.0] * 5]
+    assert weight.tolist() == [[1.0] * 5, [1.0] * 5]
+    got = anticipation_loss(logits, positive, toa, fps, valid, before_onset=before).item()
+    assert got == pytest.approx(math.log(2), rel=1e-6)  # p = 0.5 on ten frames of weight 1
+    wrong = torch.tensor([[-5.0, -5.0, 5.0, 5.0, 5.0], [-5.0] * 5])  # right where the onset says so
+    assert anticipation_loss(wrong, positive, toa, fps, valid, before_onset=before).item() < 0.01
+    assert anticipation_loss(wrong, positive, toa, fps, valid).item() > 0.01  # DSA wants frames 0-1 positive
+
+
+@pytest.mark.parametrize(
+    "switch, field, marks, changed",
+    [
+        # near-miss frames weigh 0.25 instead of 1: the loss falls
+        ({"near_miss_weight": 0.25}, "near_miss", [[False] * 4, [False, True, True, False]], "lower"),
+        # the accident's frames 0-1 become negatives of weight 1 (DSA: e^-0.2, e^-0.1): the loss rises
+        ({"positive_from_onset": True}, "before_onset", [[True, True, False, False], [False] * 4], "higher"),
+    ],
+)
+def test_event_frame_switches_need_event_frames_and_reach_the_frame_risk_terms(switch, field, marks, changed):
     from dataclasses import replace
 
     cfg = LossConfig()
@@ -156,15 +178,15 @@ def test_the_near_miss_weight_needs_event_frames_and_reaches_the_frame_risk_term
     out.risk_map = torch.zeros(2, 4, 2, 2)
     tg = _targets(with_teacher=False)
     _, dsa = TSDLoss(cfg)(out, tg)
-    low = replace(cfg, accident=replace(cfg.accident, near_miss_weight=0.25))
-    with pytest.raises(ValueError, match="near_miss_weight needs"):
-        TSDLoss(low)(out, tg)
-    marked = replace(tg, near_miss=torch.tensor([[False] * 4, [False, True, True, False]]))
-    _, parts = TSDLoss(low)(out, marked)
+    on = replace(cfg, accident=replace(cfg.accident, **switch))
+    with pytest.raises(ValueError, match=f"{next(iter(switch))} needs"):
+        TSDLoss(on)(out, tg)
+    marked = replace(tg, **{field: torch.tensor(marks)})
+    _, parts = TSDLoss(on)(out, marked)
     for name in ("accident", "risk_map_mil"):
-        assert parts[name] < dsa[name], name
+        assert (parts[name] < dsa[name]) if changed == "lower" else (parts[name] > dsa[name]), name
     assert parts["tta"] == dsa["tta"]
-    assert TSDLoss(cfg)(out, marked)[1]["accident"] == dsa["accident"]  # weight 1: the marks change nothing
+    assert TSDLoss(cfg)(out, marked)[1]["accident"] == dsa["accident"]  # switch off: the marks change nothing
 
 
 def test_accident_config_full_weight_is_dsa_by_default_and_checked():
@@ -172,6 +194,7 @@ def test_accident_config_full_weight_is_dsa_by_default_and_checked():
     with pytest.raises(ValueError, match="full_weight_s"):
         AccidentConfig(full_weight_s=-0.5)
     assert AccidentConfig().near_miss_weight == 1.0
+    assert not AccidentConfig().positive_from_onset
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match="near_miss_weight"):
             AccidentConfig(near_miss_weight=bad)

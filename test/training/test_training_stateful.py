@@ -180,3 +180,17 @@ def test_near_miss_weight_trains_on_marked_chunks(make_config):
         _, full = dsa.loss(out, marked.batch.targets)
     assert low["accident"] < full["accident"] and low["risk_map_mil"] < full["risk_map_mil"]
     assert trainer.run_batch(0) is not None
+
+
+def test_positive_from_onset_trains_on_marked_chunks(make_config):
+    torch.manual_seed(0)
+    trainer = _trainer(make_config, loss={"accident": {"positive_from_onset": True}}, batch_size=2)
+    chunks = [trainer.streams.chunk(0, k) for k in range(4)]
+    marked = next(c for c in chunks if c.batch.targets.before_onset.any())  # accidents before their onset
+    dsa = _trainer(make_config, batch_size=2)
+    with torch.no_grad():
+        out, _ = trainer.model.forward_clip(trainer._prepare(marked.batch.frames))
+        _, gated = trainer.loss(out, marked.batch.targets)
+        _, full = dsa.loss(out, marked.batch.targets)
+    assert gated["accident"] != full["accident"] and gated["risk_map_mil"] != full["risk_map_mil"]
+    assert trainer.run_batch(0) is not None

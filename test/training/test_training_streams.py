@@ -159,3 +159,17 @@ def test_the_cache_keeps_event_frames_and_chunks_mark_the_near_miss_frames(store
     row = RowChunk(frames=(Span(0, 8, 16), Span(1, 0, 8)), reset=True)
     tg = ChunkReader(store, chunk_len=16).read((row,)).batch.targets
     assert tg.near_miss[0].tolist() == [False] * 8 + marked[:8].tolist()
+
+
+def test_chunks_mark_an_accident_s_frames_before_its_onset(store):
+    from accident_anticipation_ros.training.cache import before_onset_frames
+    from accident_anticipation_ros.training.streams import RowChunk
+
+    e0, e1 = store.entries[:2]  # an accident, a hard negative
+    early = before_onset_frames(e0)
+    t = np.arange(e0.num_frames)
+    assert early.tolist() == (t < e0.event_frame).tolist() and early.any() and not early.all()
+    assert not before_onset_frames(e1).any()  # a negative has none
+    row = RowChunk(frames=(Span(1, 0, 8), Span(0, 8, 16)), reset=True)
+    tg = ChunkReader(store, chunk_len=16).read((row,)).batch.targets
+    assert tg.before_onset[0].tolist() == [False] * 8 + early[8:16].tolist()
