@@ -310,6 +310,7 @@ def run(
         "node_frames_processed": total("frames_processed"),
         "node_frames_dropped": total("frames_dropped"),
         "node_frames_lost_in_transport": total("frames_lost_in_transport"),
+        "node_frames_missing_by_stamp": total("frames_missing_by_stamp"),
         "e2e_over_step_plus_transport": e2e_p50 / (step_p50 + transport_p50),
         # CPU per frame: the node process over the phase / processed frames, against decode +
         # preprocess + step measured alone in this process (all threads of each process counted)

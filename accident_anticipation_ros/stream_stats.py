@@ -4,6 +4,12 @@ Staleness: the expected frame period is the median gap between the last frames' 
 camera whose last frame arrived more than :data:`STALE_PERIODS` periods ago is WARN, one silent for
 longer than ``stale_error_after`` seconds is ERROR. Arrival times are given by the caller in the
 node's clock (ROS time: ``/clock`` under ``use_sim_time``), never read from the wall clock here.
+
+Frames missing by stamp: once :data:`MIN_GAPS` stamp gaps are known, a gap of about ``k`` expected
+periods (``k >= 2``: at least 1.5 periods, rounded) says ``k - 1`` frames never arrived, whoever lost
+them: the camera driver, the network, DDS (reported by the middleware or not: a depth-1 reader history
+overwrites frames silently) or a bag with holes. Gaps longer than ``max_gap`` (the session resets
+there) and frames before the period is known or after the last one are not counted.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import numpy as np
 
 OK, WARN, ERROR = 0, 1, 2
 STALE_PERIODS = 2.0  # a frame is overdue after this many expected periods
+MIN_GAPS = 8  # stamp gaps measured before frames missing by stamp are counted
+MISSING_PERIODS = 1.5  # a stamp gap of at least this many periods has frames missing
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,9 @@ class StatsSnapshot:
 class StreamStats:
     """Thread-safe counters for one camera; ``snapshot()`` summarises the period since the last call."""
 
-    def __init__(self, window: int = 512, period_window: int = 32) -> None:
+    def __init__(self, window: int = 512, period_window: int = 32, max_gap: float = math.inf) -> None:
         self._lock = threading.Lock()
+        self._max_gap = max_gap
         self._stamp_gaps: deque[float] = deque(maxlen=period_window)
         self._last_stamp = math.nan
         self._last_arrival = math.nan
@@ -70,19 +79,29 @@ class StreamStats:
 
     def count(self, key: str, n: int = 1) -> None:
         """Count an event: received, processed, dropped, lost_in_transport, bad_frames, non_finite,
-        inference_errors, decimated."""
+        inference_errors, decimated (``missing_by_stamp`` is counted by :meth:`arrived`)."""
         if n:
             with self._lock:
                 self._period[key] += n
                 self._totals[key] += n
 
-    def arrived(self, stamp_s: float, now_s: float) -> None:
-        """A frame with header stamp ``stamp_s`` arrived at ``now_s`` (node clock, seconds)."""
+    def arrived(self, stamp_s: float, now_s: float) -> int:
+        """A frame with header stamp ``stamp_s`` arrived at ``now_s`` (node clock, seconds); returns the
+        frames its stamp gap says are missing before it (counted as ``missing_by_stamp``)."""
         with self._lock:
             gap = stamp_s - self._last_stamp
+            missing = 0
             if gap > 0:  # nan for the first frame; a jump back or a repeated stamp says nothing
-                self._stamp_gaps.append(gap)
+                if len(self._stamp_gaps) >= MIN_GAPS and gap <= self._max_gap:
+                    period = statistics.median(self._stamp_gaps)
+                    if gap >= MISSING_PERIODS * period:
+                        missing = round(gap / period) - 1
+                self._stamp_gaps.append(gap / (missing + 1))  # the period, not the hole
             self._last_stamp, self._last_arrival = stamp_s, now_s
+            if missing:
+                self._period["missing_by_stamp"] += missing
+                self._totals["missing_by_stamp"] += missing
+            return missing
 
     def expected_period(self) -> float:
         """The median gap between recent header stamps (seconds); nan before two frames."""

@@ -137,3 +137,25 @@ def test_totals_survive_snapshots():
     stats.processed(1.0, 1.0)
     stats.snapshot(200)
     assert stats.total("processed") == 1 and stats.total("dropped") == 0
+
+
+def _arrive(stats: StreamStats, stamps) -> list[int]:
+    return [stats.arrived(t, t) for t in stamps]
+
+
+def test_frames_missing_by_stamp_are_counted_from_the_stream_s_own_period():
+    stats = StreamStats(max_gap=0.5)
+    kept = [i for i in range(40) if i not in (2, 20, 21, 22, 30)]  # frame 2: before the period is known
+    missing = _arrive(stats, [10.0 + i / 30 for i in kept])  # a 30 fps camera by its stamps
+    assert sum(missing) == 4 and missing[kept.index(23)] == 3 and missing[kept.index(31)] == 1
+    assert stats.total("missing_by_stamp") == 4 and stats.snapshot(200).totals["missing_by_stamp"] == 4
+    assert abs(stats.expected_period() - 1 / 30) < 1e-9  # the holes do not stretch the period
+    assert _arrive(stats, [12.0]) == [0]  # longer than max_gap: a reset there, not a count
+    assert stats.total("missing_by_stamp") == 4
+
+
+def test_jitter_under_half_a_period_and_stamps_going_back_count_nothing():
+    stats = StreamStats(max_gap=0.5)
+    jitter = [0.0, 0.04, -0.045, 0.03, -0.02, 0.045, -0.04, 0.0] * 5  # up to 0.45 periods late or early
+    assert sum(_arrive(stats, [5.0 + (i + j) / 10 for i, j in enumerate(jitter)])) == 0
+    assert sum(_arrive(stats, [1.0, 1.1, 1.2])) == 0  # a looping bag: back to an earlier stamp

@@ -189,7 +189,12 @@ class AnticipationNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self.cameras = {}
         for name, topic in cameras:
-            cam = Camera(name=name, topic=topic, compressed=parameters.is_compressed_topic(topic))
+            cam = Camera(
+                name=name,
+                topic=topic,
+                compressed=parameters.is_compressed_topic(topic),
+                stats=StreamStats(max_gap=p.max_gap),
+            )
             cam.risk_pub = self.create_publisher(AccidentRisk, f"~/{name}/risk", 10)
             cam.overlay_pub = self.create_publisher(Image, f"~/{name}/overlay", 2)
             cam.markers_pub = self.create_publisher(MarkerArray, f"~/{name}/markers", 2)
@@ -337,7 +342,15 @@ class AnticipationNode(LifecycleNode):
         """Subscription callback: hand the frame over and return at once (newest frame wins)."""
         cam.stats.count("received")
         stamp = msg.header.stamp
-        cam.stats.arrived(stamp.sec + stamp.nanosec * 1e-9, self._now())
+        missing = cam.stats.arrived(stamp.sec + stamp.nanosec * 1e-9, self._now())
+        if missing:
+            self.get_logger().warning(
+                f"camera '{cam.name}': {missing} frame(s) missing before stamp "
+                f"{stamp.sec}.{stamp.nanosec:09d} by the stream's own frame interval "
+                f"({cam.stats.total('missing_by_stamp')} in all): lost before the node took them "
+                "(camera driver, network, DDS, or the bag)",
+                throttle_duration_sec=5.0,
+            )
         if self._slots is not None and self._slots.put(cam.name, (msg, time.monotonic())):
             cam.stats.count("dropped")
 
@@ -530,6 +543,7 @@ class AnticipationNode(LifecycleNode):
                 "frames_dropped": str(s.totals.get("dropped", 0)),
                 "frames_decimated": str(s.totals.get(DROP_DECIMATED, 0)),
                 "frames_lost_in_transport": str(s.totals.get("lost_in_transport", 0)),
+                "frames_missing_by_stamp": str(s.totals.get("missing_by_stamp", 0)),
                 "bad_frames": str(s.totals.get("bad_frames", 0)),
                 "non_finite_outputs": str(s.totals.get("non_finite", 0)),
                 "inference_errors": str(s.totals.get("inference_errors", 0)),

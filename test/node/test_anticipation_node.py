@@ -367,6 +367,38 @@ def test_gap_and_time_jump_reset_the_state_and_markers_and_overlay_follow(ros_pe
     assert overlays[0].header.frame_id == "cam_optical"
 
 
+def test_frames_missing_by_stamp_are_counted_where_no_transport_lost_them(ros_peer, start_node, tiny_onnx):
+    """A camera driver that drops frames before publishing: DDS loses nothing and says nothing, the
+    node counts the holes in the stream's own stamps (all but one before the period is known)."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import Image
+
+    from accident_anticipation_ros.msg import AccidentRisk
+
+    got = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam/risk", risk_qos())
+    diags = ros_peer.collect(DiagnosticArray, "/diagnostics", 50)
+    node = start_node(
+        model_path=tiny_onnx, camera_topics=["/cam/image_raw"], diagnostics_period=0.25, **RELIABLE_NODE
+    )
+    wait_until_active(ros_peer, node)
+    pub = ros_peer.node.create_publisher(Image, "/cam/image_raw", qos(True))
+    ros_peer.wait_for_subscriber(pub)
+    holes = {1, 15, 25, 26, 27}  # frame 1: before the period is known, so not counted
+    sent = [i for i in range(40) if i not in holes]
+    publish_in_lockstep(ros_peer, [(pub, [image_msg(_frame(i), 30.0 + i / FPS) for i in sent], got)])
+    assert [m.reset_reason for m in got].count("gap") == 0  # holes shorter than max_gap keep the state
+    ros_peer.wait_for(
+        lambda: (
+            latest_status(diags, "cam").get("frames_missing_by_stamp") == "4"
+            and totals(diags, "cam")[:2] == (len(sent), len(sent))
+        ),
+        30,
+        f"4 frames missing by stamp (last: {latest_status(diags, 'cam')})",
+    )
+    assert totals(diags, "cam")[3] == 0  # DDS lost nothing
+    assert "camera 'cam': 1 frame(s) missing before stamp 31.600000000" in node.log_text()
+
+
 def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_running(ros_peer, start_node, tiny_onnx):
     from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import CompressedImage, Image
