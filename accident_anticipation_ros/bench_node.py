@@ -64,19 +64,21 @@ def alone_cpu_ms(model: Path, msgs: list, warmup: int = 5, period: float = 0.0) 
     """CPU ms per frame (this process, all threads) of decoding, preprocessing and stepping ``msgs``,
     each timed alone, with the node's backend settings; ``period`` > 0 paces the frames at that
     interval (s) as a camera does (cold caches, idle backend threads woken per frame), 0 runs them
-    back to back."""
+    back to back. JPEGs are decoded as the node decodes them by default (``reduced_jpeg_decode``)."""
     from accident_anticipation_ros.conversions import msg_to_rgb
+    from accident_anticipation_ros.pipeline import decode_min_size
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
     backend = create_backend(model, "onnxruntime", allow_spinning=False)
     pre = Preprocessor(backend.info)
+    min_size = decode_min_size(pre)
     state = backend.init_state()
     spent = {"decode": 0.0, "preprocess": 0.0, "step": 0.0}
     clock = time.process_time
     for i, msg in enumerate(msgs):
         c0 = clock()
-        rgb = msg_to_rgb(msg)
+        rgb = msg_to_rgb(msg, min_size)
         c1 = clock()
         image = pre(rgb)
         c2 = clock()

@@ -186,19 +186,72 @@ def _compressed_kind(fmt: str, buf: np.ndarray) -> str:
     )
 
 
-def compressed_to_rgb(msg: Any) -> np.ndarray:
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT, JPG, DAC)
+_JPEG_REDUCED = (
+    (8, cv2.IMREAD_REDUCED_COLOR_8),
+    (4, cv2.IMREAD_REDUCED_COLOR_4),
+    (2, cv2.IMREAD_REDUCED_COLOR_2),
+)
+
+
+def jpeg_size(buf: np.ndarray) -> tuple[int, int] | None:
+    """``(height, width)`` from a JPEG's start-of-frame header, without decoding; None when the
+    markers before it cannot be walked (not a JPEG, truncated)."""
+    data = buf[: 1 << 16].tobytes()  # the headers before the frame's: a 64 KiB EXIF segment at most
+    if not data.startswith(_JPEG_MAGIC):
+        return None
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in _JPEG_SOF:
+            if i + 9 > len(data):
+                return None
+            height, width = (
+                int.from_bytes(data[i + 5 : i + 7], "big"),
+                int.from_bytes(data[i + 7 : i + 9], "big"),
+            )
+            return (height, width) if height and width else None
+        if marker == 0xDA or length < 2:  # scan data before any frame header
+            return None
+        i += 2 + length
+    return None
+
+
+def jpeg_scale(size: tuple[int, int], min_size: tuple[int, int]) -> int:
+    """The largest libjpeg reduction (8, 4, 2; 1: none) that divides both sides of ``size`` and
+    whose output still covers ``min_size`` ``(height, width)``. A side that ``k`` does not divide
+    would end in a partial pixel (libjpeg rounds up) and stretch the frame."""
+    (h, w), (min_h, min_w) = size, min_size
+    for k, _ in _JPEG_REDUCED:
+        if h % k == 0 and w % k == 0 and h // k >= min_h and w // k >= min_w:
+            return k
+    return 1
+
+
+def compressed_to_rgb(msg: Any, min_size: tuple[int, int] | None = None) -> np.ndarray:
     """Decodes a ``sensor_msgs/CompressedImage`` (JPEG or PNG) to an (H, W, 3) uint8 RGB array.
 
     ``format`` may be a bare "jpeg"/"png" or image_transport's "rgb8; jpeg compressed bgr8"; an empty
-    format is accepted when the data starts with a JPEG or PNG signature.
+    format is accepted when the data starts with a JPEG or PNG signature. With ``min_size``
+    ``(height, width)`` a JPEG is decoded at the smallest libjpeg scale (1/2, 1/4, 1/8: the decoder
+    averages in the DCT domain, skipping the full-size inverse transform) that still covers it.
     """
     fmt, data = _fields(msg, ("format", "data"), "sensor_msgs/CompressedImage")
     buf = _byte_view(data, "CompressedImage.data")
     kind = _compressed_kind(str(fmt), buf)
     if buf.size == 0:
         raise ConversionError(f"CompressedImage.data is empty (format {fmt!r})")
+    flag = cv2.IMREAD_COLOR
+    if min_size is not None and kind == "jpeg" and (size := jpeg_size(buf)) is not None:
+        flag = dict(_JPEG_REDUCED).get(jpeg_scale(size, min_size), cv2.IMREAD_COLOR)
     try:
-        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        bgr = cv2.imdecode(buf, flag)
     except cv2.error as err:
         raise ConversionError(
             f"CompressedImage.data: OpenCV failed on {buf.size} bytes of {kind}: {err}"
@@ -208,10 +261,11 @@ def compressed_to_rgb(msg: Any) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def msg_to_rgb(msg: Any) -> np.ndarray:
-    """Converts an Image or a CompressedImage, told apart by their ``encoding`` / ``format`` field."""
+def msg_to_rgb(msg: Any, min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Converts an Image or a CompressedImage, told apart by their ``encoding`` / ``format`` field;
+    ``min_size``: a JPEG may be decoded smaller, down to that (:func:`compressed_to_rgb`)."""
     if hasattr(msg, "format"):
-        return compressed_to_rgb(msg)
+        return compressed_to_rgb(msg, min_size)
     if hasattr(msg, "encoding"):
         return image_to_rgb(msg)
     raise ConversionError(f"{type(msg).__name__} is neither a sensor_msgs/Image nor a CompressedImage")

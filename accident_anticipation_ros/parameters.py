@@ -31,6 +31,7 @@ class NodeParams:
     reliability: str = "best_effort"
     depth: int = 1
     preprocess: str = "model"
+    reduced_jpeg_decode: bool = True
     num_threads: int = 0
     allow_spinning: bool = False
     batch_cameras: bool = True
@@ -181,6 +182,9 @@ DESCRIPTIONS: dict[str, str] = {
     "max_gap": "a gap between frame stamps longer than this (seconds) resets the recurrent state",
     "align_to_model_fps": "step the model at its own fps by header stamps (a 30 fps camera into a 10 fps model: "
     "every third frame; only stepped frames get an AccidentRisk); false: step every frame",
+    "reduced_jpeg_decode": "decode JPEG frames at the smallest 1/2, 1/4 or 1/8 scale that keeps twice the "
+    "model input (a 720p JPEG into a 96 px model: 1/2, about half the decode and preprocessing CPU; the "
+    "overlay is drawn on that frame); false: full size",
     "overlay_rate": "maximum overlay images per second per camera; 0 disables the overlay",
     "overlay_max_width": "overlay images wider than this are downscaled (pixels)",
     "diagnostics_period": "seconds between /diagnostics messages",

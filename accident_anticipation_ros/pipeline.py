@@ -111,18 +111,35 @@ class FrameOutput:
         return self.risk is not None
 
 
+DECODE_MARGIN = 2  # a JPEG decoded smaller keeps twice the model input: an area step still follows
+
+
+def decode_min_size(preprocessor: Any, reduced_jpeg: bool = True) -> tuple[int, int] | None:
+    """The ``min_size`` a JPEG may be decoded down to (``conversions.msg_to_rgb``): twice the model
+    input ``(height, width)``, so the preprocessor's area resize still averages over the decoder's
+    DCT-domain scaling; None (full size) without ``reduced_jpeg``. It depends on the model alone, so
+    the answers do not change with the overlay's settings."""
+    if not reduced_jpeg:
+        return None
+    return (DECODE_MARGIN * preprocessor.height, DECODE_MARGIN * preprocessor.width)
+
+
 class StreamPipeline:
     """Image message fields -> RGB -> ``StreamSession.step`` -> AccidentRisk fields, for one camera.
 
     Args:
         session: The camera's session (its own recurrent state; the backend may be shared).
         camera: The camera name written into every message.
+        reduced_jpeg: Decode JPEG frames at the smallest libjpeg scale (1/2, 1/4, 1/8) that keeps
+            twice the model input (:func:`decode_min_size`); False: at full size. The overlay is
+            drawn on the decoded frame.
     """
 
-    def __init__(self, session: StreamSession, camera: str) -> None:
+    def __init__(self, session: StreamSession, camera: str, reduced_jpeg: bool = True) -> None:
         self.session = session
         self.camera = camera
         self._dropped = 0  # dropped by the caller since the last published message
+        self.decode_min_size = decode_min_size(session.preprocessor, reduced_jpeg)
 
     def handle_msg(self, msg: Any, received: float | None = None, dropped: int = 0) -> FrameOutput:
         """Process one image message (see the module docstring). Like :func:`handle_batch` of one
@@ -153,7 +170,7 @@ class StreamPipeline:
         if not self.session.due(stamp):  # decimated: not even converted
             return FrameOutput(stamp_ns, result=self.session.skip(stamp, dropped), drop=DROP_DECIMATED)
         try:
-            rgb = msg_to_rgb(msg)
+            rgb = msg_to_rgb(msg, self.decode_min_size)
         except ConversionError as exc:
             return FrameOutput(stamp_ns, drop=DROP_BAD_FRAME, error=str(exc))
         encoding = msg.format if hasattr(msg, "format") else msg.encoding

@@ -496,7 +496,7 @@ def replay_offline(
         topic, _ = find_image_topic(reader, camera_topic)  # before anything is written
         clip_of = _clip_finder(reader, label_topic)
     camera = camera_name_from_topic(topic)
-    pipeline = StreamPipeline(session, camera)
+    pipeline = StreamPipeline(session, camera, params.reduced_jpeg_decode)
     recorder = Recorder(out)
     try:
         with open_bag(bag) as reader:

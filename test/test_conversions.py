@@ -16,6 +16,8 @@ from accident_anticipation_ros.conversions import (
     encode_compressed_fields,
     encode_image_fields,
     image_to_rgb,
+    jpeg_scale,
+    jpeg_size,
     msg_to_rgb,
     rgb_to_compressed,
     rgb_to_image,
@@ -284,6 +286,54 @@ def test_compressed_formats(fmt):
         assert err.max() == 0
     else:
         assert err.mean() < 2
+
+
+def _jpeg(rgb: np.ndarray, *flags: int) -> bytes:
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95, *flags]
+    )
+    assert ok
+    return buf.tobytes()
+
+
+def test_jpeg_size_reads_the_frame_header_past_app_segments_and_refuses_what_is_not_one():
+    rgb = smooth_rgb(97, 131)
+    plain = _jpeg(rgb)
+    assert jpeg_size(np.frombuffer(plain, np.uint8)) == (97, 131)
+    progressive = _jpeg(rgb, cv2.IMWRITE_JPEG_PROGRESSIVE, 1)  # SOF2
+    assert jpeg_size(np.frombuffer(progressive, np.uint8)) == (97, 131)
+    exif = b"\xff\xe1" + (2 + 3000).to_bytes(2, "big") + b"Exif\x00\x00" + bytes(2994)  # a large APP1
+    assert jpeg_size(np.frombuffer(plain[:2] + exif + plain[2:], np.uint8)) == (97, 131)
+    for bad in (plain[:20], b"\x89PNG\r\n\x1a\n" + bytes(40), b"\xff\xd8\xff\xda" + bytes(40)):
+        assert jpeg_size(np.frombuffer(bad, np.uint8)) is None
+
+
+def test_jpeg_scale_is_the_largest_reduction_that_still_covers_the_size():
+    assert jpeg_scale((720, 1280), (96, 96)) == 4  # 180 x 320; 1/8 would be 90 rows
+    assert jpeg_scale((720, 1280), (90, 160)) == 8
+    assert jpeg_scale((720, 1280), (96, 640)) == 2  # the overlay's width
+    assert jpeg_scale((720, 1280), (96, 1000)) == 1
+    assert jpeg_scale((1080, 1920), (96, 96)) == 8  # 135 x 240
+    assert jpeg_scale((97, 131), (12, 16)) == 1  # 1/8 would end in partial pixels
+    assert jpeg_scale((100, 132), (12, 16)) == 4  # 4 divides both sides, 8 does not
+
+
+@pytest.mark.parametrize(
+    "size, min_size, want", [((720, 1280), (96, 96), (180, 320)), ((104, 136), (13, 17), (13, 17))]
+)
+def test_a_jpeg_decoded_smaller_covers_the_size_and_matches_an_area_resize(size, min_size, want):
+    y, x = np.mgrid[0 : size[0], 0 : size[1]] / max(size)  # ramps over the whole frame, no wrap-around
+    rgb = np.stack([40 + 200 * x, 30 + 200 * y, 230 - 100 * (x + y)], -1).astype(np.uint8)
+    data = _jpeg(rgb)
+    out = compressed_to_rgb(SimpleNamespace(format="jpeg", data=data), min_size)
+    check_rgb(out, *want)
+    assert out.shape[:2] == want
+    full = compressed_to_rgb(SimpleNamespace(format="jpeg", data=data))
+    assert full.shape[:2] == size
+    area = cv2.resize(full, want[::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(out.astype(int) - area.astype(int)).mean() < 2.0
+    png = encode_compressed_fields(rgb, "png")["data"]  # only JPEGs are decoded smaller
+    assert compressed_to_rgb(SimpleNamespace(format="png", data=png), min_size).shape[:2] == size
 
 
 def test_jpeg_keeps_colours():

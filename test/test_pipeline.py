@@ -265,3 +265,25 @@ def test_handle_batch_gives_each_camera_what_handle_msg_gives(backend):
                 )
     assert [o.drop for o in got["b"]][3] == DROP_BAD_FRAME
     assert rows[0] == (3, True) and any(r == (2, True) for r in rows)
+
+
+def test_jpeg_frames_are_decoded_at_twice_the_model_input_and_answered_like_full_size(backend):
+    from accident_anticipation_ros.pipeline import decode_min_size
+    from accident_anticipation_ros.runtime.session import StreamSession
+
+    h, w = backend.info.input_height, backend.info.input_width
+    rgb = np.kron(
+        np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8)
+    )
+    msgs = [compressed_msg(np.roll(rgb, 8 * i, axis=1), T0_NS + i * FRAME_NS, "jpeg") for i in range(4)]
+    small, full = (
+        make_pipeline(backend),
+        StreamPipeline(StreamSession(backend), "cam_front", reduced_jpeg=False),
+    )
+    assert small.decode_min_size == decode_min_size(small.session.preprocessor) == (2 * h, 2 * w)
+    assert full.decode_min_size is None
+    for msg in msgs:
+        a, b = small.handle_msg(msg), full.handle_msg(msg)
+        assert a.rgb.shape[:2] == (2 * h, 2 * w) and b.rgb.shape[:2] == (8 * h, 8 * w)  # 1/4 of 8x
+        assert a.published and b.published
+        assert abs(a.risk.probability - b.risk.probability) < 0.05

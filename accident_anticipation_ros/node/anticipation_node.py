@@ -262,7 +262,7 @@ class AnticipationNode(LifecycleNode):
             session = StreamSession(
                 self.backend, self._session_config, Preprocessor(self.backend.info, mode=p.preprocess_mode)
             )
-            cam.pipeline = StreamPipeline(session, cam.name)
+            cam.pipeline = StreamPipeline(session, cam.name, p.reduced_jpeg_decode)
             cam.subscription = self._subscribe(cam, qos)
         self._running.set()
         self._worker = threading.Thread(target=self._work, name="anticipation_worker", daemon=True)
