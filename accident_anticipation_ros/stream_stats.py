@@ -9,7 +9,9 @@ Frames missing by stamp: once :data:`MIN_GAPS` stamp gaps are known, a gap of ab
 periods (``k >= 2``: at least 1.5 periods, rounded) says ``k - 1`` frames never arrived, whoever lost
 them: the camera driver, the network, DDS (reported by the middleware or not: a depth-1 reader history
 overwrites frames silently) or a bag with holes. Gaps longer than ``max_gap`` (the session resets
-there) and frames before the period is known or after the last one are not counted.
+there) and frames before the period is known or after the last one are not counted. Stamps cannot tell
+a camera that halves its rate from one that loses every other frame: the first counts about
+``period_window / 2`` frames while the median follows it, the second stops being counted as soon.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class StreamStats:
                     period = statistics.median(self._stamp_gaps)
                     if gap >= MISSING_PERIODS * period:
                         missing = round(gap / period) - 1
-                self._stamp_gaps.append(gap / (missing + 1))  # the period, not the hole
+                self._stamp_gaps.append(gap)  # raw: the median follows a camera that changes its rate
             self._last_stamp, self._last_arrival = stamp_s, now_s
             if missing:
                 self._period["missing_by_stamp"] += missing

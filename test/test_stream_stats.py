@@ -149,7 +149,7 @@ def test_frames_missing_by_stamp_are_counted_from_the_stream_s_own_period():
     missing = _arrive(stats, [10.0 + i / 30 for i in kept])  # a 30 fps camera by its stamps
     assert sum(missing) == 4 and missing[kept.index(23)] == 3 and missing[kept.index(31)] == 1
     assert stats.total("missing_by_stamp") == 4 and stats.snapshot(200).totals["missing_by_stamp"] == 4
-    assert abs(stats.expected_period() - 1 / 30) < 1e-9  # the holes do not stretch the period
+    assert abs(stats.expected_period() - 1 / 30) < 1e-9  # the median: a few holes do not stretch it
     assert _arrive(stats, [12.0]) == [0]  # longer than max_gap: a reset there, not a count
     assert stats.total("missing_by_stamp") == 4
 
@@ -159,3 +159,12 @@ def test_jitter_under_half_a_period_and_stamps_going_back_count_nothing():
     jitter = [0.0, 0.04, -0.045, 0.03, -0.02, 0.045, -0.04, 0.0] * 5  # up to 0.45 periods late or early
     assert sum(_arrive(stats, [5.0 + (i + j) / 10 for i, j in enumerate(jitter)])) == 0
     assert sum(_arrive(stats, [1.0, 1.1, 1.2])) == 0  # a looping bag: back to an earlier stamp
+
+
+def test_a_camera_that_halves_its_rate_is_followed_after_half_the_period_window():
+    stats = StreamStats(period_window=32, max_gap=0.5)
+    fast = [i / 30 for i in range(60)]
+    slow = [fast[-1] + (i + 1) / 15 for i in range(100)]  # auto exposure at night: 30 -> 15 fps
+    counted = _arrive(stats, fast + slow)
+    assert 0 < sum(counted) <= 16 and not any(counted[-80:])
+    assert abs(stats.expected_period() - 1 / 15) < 1e-9
