@@ -60,11 +60,13 @@ def jpeg_files(folder: Path, n: int) -> tuple[list[bytes], list[np.ndarray]]:
     return [data[i % len(data)] for i in range(n)], [frames[i % len(frames)] for i in range(n)]
 
 
-def alone_cpu_ms(model: Path, msgs: list, warmup: int = 5, period: float = 0.0) -> dict[str, float]:
+def alone_cpu_ms(
+    model: Path, msgs: list, warmup: int = 5, period: float = 0.0, reduced_jpeg: bool = True
+) -> dict[str, float]:
     """CPU ms per frame (this process, all threads) of decoding, preprocessing and stepping ``msgs``,
     each timed alone, with the node's backend settings; ``period`` > 0 paces the frames at that
     interval (s) as a camera does (cold caches, idle backend threads woken per frame), 0 runs them
-    back to back. JPEGs are decoded as the node decodes them by default (``reduced_jpeg_decode``)."""
+    back to back. JPEGs are decoded as the node decodes them (its ``reduced_jpeg_decode``)."""
     from accident_anticipation_ros.conversions import msg_to_rgb
     from accident_anticipation_ros.pipeline import decode_min_size
     from accident_anticipation_ros.runtime.factory import create_backend
@@ -72,7 +74,7 @@ def alone_cpu_ms(model: Path, msgs: list, warmup: int = 5, period: float = 0.0) 
 
     backend = create_backend(model, "onnxruntime", allow_spinning=False)
     pre = Preprocessor(backend.info)
-    min_size = decode_min_size(pre)
+    min_size = decode_min_size(pre, reduced_jpeg)
     state = backend.init_state()
     spent = {"decode": 0.0, "preprocess": 0.0, "step": 0.0}
     clock = time.process_time
@@ -134,6 +136,7 @@ def run(
     fastdds_profile: Path | None = None,
     encoding: str = "rgb8",
     frames_dir: Path | None = None,
+    reduced_jpeg: bool = True,
 ) -> dict:
     """Measure and return the JSON-able summary (see the module docstring).
 
@@ -148,6 +151,7 @@ def run(
         encoding: ``rgb8`` (sensor_msgs/Image) or ``jpeg`` (CompressedImage on ``.../compressed``).
         frames_dir: Real JPEG files to send instead of random pixels (implies ``jpeg``; the size is the
             files', ``width`` and ``height`` are ignored).
+        reduced_jpeg: The node's ``reduced_jpeg_decode`` (and the alone baseline's decoding).
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -208,8 +212,10 @@ def run(
     else:
         image_cls = Image
         msgs = [rgb_to_image(f, encoding="rgb8") for f in frames]
-    alone = alone_cpu_ms(model, msgs)
-    paced = alone_cpu_ms(model, msgs[: max(20, int(rate * min(seconds, 5.0)))], period=1.0 / rate)
+    alone = alone_cpu_ms(model, msgs, reduced_jpeg=reduced_jpeg)
+    paced = alone_cpu_ms(
+        model, msgs[: max(20, int(rate * min(seconds, 5.0)))], period=1.0 / rate, reduced_jpeg=reduced_jpeg
+    )
     pub = node.create_publisher(image_cls, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
     node.create_subscription(Header, "/bench/echo", on_reply, 100)
     node.create_subscription(AccidentRisk, "/accident_anticipation/bench/risk", on_reply, 100)
@@ -270,6 +276,8 @@ def run(
             f"camera_topics:=['{topic}']",
             "-p",
             "overlay_rate:=0.0",
+            "-p",
+            f"reduced_jpeg_decode:={str(reduced_jpeg).lower()}",
         ]
         log = open(Path(tmp) / "node.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen([exe, str(node_exe), *params], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -293,6 +301,7 @@ def run(
     node_cpu = 1e3 * cpu_spent["/accident_anticipation/bench/risk"] / max(processed, 1)
     return {
         "model": model.name,
+        "reduced_jpeg_decode": reduced_jpeg,
         "input_hz": rate,
         "frame": f"{width}x{height} {encoding}",
         "frame_bytes": int(np.mean([len(m.data) for m in msgs])),

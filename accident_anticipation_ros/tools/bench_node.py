@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Fast DDS XML profile for every process of the run (default: the package's "
         "config/fastdds_large_images.xml, shared-memory segments for images > 0.5 MB; 'none' to use Fast DDS defaults)",
     )
+    p.add_argument(
+        "--full-jpeg-decode",
+        action="store_true",
+        help="run the node with reduced_jpeg_decode:=false (and decode the alone baseline at full size)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -64,6 +69,7 @@ def _bench(args: argparse.Namespace) -> int:
         fastdds_profile=profile,
         encoding=args.encoding,
         frames_dir=args.frames,
+        reduced_jpeg=not args.full_jpeg_decode,
     )
     if args.json:
         print(json.dumps(result))

@@ -9,8 +9,8 @@ import pytest
 pytestmark = pytest.mark.ros
 
 
-@pytest.mark.parametrize("encoding", ["rgb8", "jpeg"])
-def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, encoding):
+@pytest.mark.parametrize("encoding, full_decode", [("rgb8", False), ("jpeg", False), ("jpeg", True)])
+def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, encoding, full_decode):
     pytest.importorskip("torch")
     from accident_anticipation_ros.model.config import get_config
     from accident_anticipation_ros.model.export import export_onnx
@@ -40,6 +40,7 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, en
                 "--encoding",
                 encoding,
                 "--json",
+                *(["--full-jpeg-decode"] if full_decode else []),
             ]
         )
         == 0
@@ -57,6 +58,7 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, en
         assert got[key] >= 0, key
     assert got["node_cpu_ms_per_frame"] > 0 and got["alone_cpu_ms_per_frame"] > 0
     assert got["fastdds_profile"] == "fastdds_large_images.xml" and got["frame"] == f"160x120 {encoding}"
+    assert got["reduced_jpeg_decode"] is not full_decode
     # No rate or delivery assertion (best effort, this machine's speed): the node's own accounting holds.
     received, processed = got["node_frames_received"], got["node_frames_processed"]
     assert 1 <= got["processed"] <= processed
