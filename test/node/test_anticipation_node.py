@@ -477,6 +477,9 @@ def test_lifecycle_driven_over_its_services(ros_peer, start_node, tiny_onnx, tmp
 
     from accident_anticipation_ros.msg import AccidentRisk
 
+    # The listener exists before the node does, so the risk publisher that configure creates matches it
+    # at once (one made after activation may miss the first frame's answer on a loaded machine).
+    got = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam/risk", risk_qos())
     node = start_node(
         model_path=str(tmp_path / "missing.onnx"),
         camera_topics=["/cam/image_raw"],
@@ -519,7 +522,6 @@ def test_lifecycle_driven_over_its_services(ros_peer, start_node, tiny_onnx, tmp
     assert transition(Transition.TRANSITION_ACTIVATE) is True
     assert state_id() == State.PRIMARY_STATE_ACTIVE
 
-    got = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam/risk", risk_qos())
     pub = ros_peer.node.create_publisher(Image, "/cam/image_raw", qos(True))
     ros_peer.wait_for_subscriber(pub)
     publish_in_lockstep(ros_peer, [(pub, [image_msg(_frame(i), 3.0 + i / FPS) for i in range(3)], got)])
