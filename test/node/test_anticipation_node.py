@@ -5,7 +5,8 @@ publishes and listens from this test process on a domain of its own.
 
 Nothing here depends on this machine's speed or on best-effort delivery: a test that needs every
 frame uses reliable QoS end to end (publisher, the node's ``reliability`` parameter, the listener)
-and publishes in lockstep with the node's answers; a test that needs a model slower than the camera
+and publishes in lockstep with the node's answers, its listeners made before the node (so the node's
+publishers match them when they are created); a test that needs a model slower than the camera
 gets one through ``debug_step_delay_ms``; tests of drops and losses assert on the node's own
 accounting (``frames_received = processed + dropped``, ``frames_lost_in_transport``). Timeouts are
 upper bounds only.
@@ -142,6 +143,8 @@ def test_rgb8_bgr8_and_jpeg_are_answered_frame_by_frame(ros_peer, start_node, ti
 
     from accident_anticipation_ros.msg import AccidentRisk
 
+    raw = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam_raw/risk", risk_qos())
+    jpg = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam_jpeg/risk", risk_qos())
     node = start_node(
         model_path=tiny_onnx,
         camera_topics=["/cam_raw/image_raw", "/cam_jpeg/image_raw/compressed"],
@@ -152,8 +155,6 @@ def test_rgb8_bgr8_and_jpeg_are_answered_frame_by_frame(ros_peer, start_node, ti
     info = wait_until_active(ros_peer, node)
     assert info.backend == "onnxruntime" and info.model_name and len(info.model_hash) == 64
     assert list(info.cameras) == ["cam_raw", "cam_jpeg"]
-    raw = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam_raw/risk", risk_qos())
-    jpg = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam_jpeg/risk", risk_qos())
     raw_pub = ros_peer.node.create_publisher(Image, "/cam_raw/image_raw", qos(reliable=True))
     jpg_pub = ros_peer.node.create_publisher(CompressedImage, "/cam_jpeg/image_raw/compressed", qos(True))
     ros_peer.wait_for_subscriber(raw_pub)
@@ -244,6 +245,7 @@ def test_two_cameras_keep_separate_states_equal_to_the_offline_session(ros_peer,
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
     from accident_anticipation_ros.runtime.session import SessionConfig, StreamSession
 
+    got = {c: ros_peer.collect(AccidentRisk, f"/accident_anticipation/{c}/risk", risk_qos()) for c in "ab"}
     node = start_node(
         model_path=tiny_onnx,
         camera_topics=["/a/image_raw", "/b/image_raw"],
@@ -251,7 +253,6 @@ def test_two_cameras_keep_separate_states_equal_to_the_offline_session(ros_peer,
         **RELIABLE_NODE,
     )
     wait_until_active(ros_peer, node)
-    got = {c: ros_peer.collect(AccidentRisk, f"/accident_anticipation/{c}/risk", risk_qos()) for c in "ab"}
     pubs = {c: ros_peer.node.create_publisher(Image, f"/{c}/image_raw", qos(True)) for c in "ab"}
     for pub in pubs.values():
         ros_peer.wait_for_subscriber(pub)
@@ -405,6 +406,7 @@ def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_running(ros_peer,
 
     from accident_anticipation_ros.msg import AccidentRisk
 
+    got = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam/risk", risk_qos())
     node = start_node(
         model_path=tiny_onnx,
         camera_topics=["/cam/image_raw", "/jpg/image_raw/compressed"],
@@ -412,7 +414,6 @@ def test_bad_frames_are_counted_and_skipped_and_the_node_keeps_running(ros_peer,
         **RELIABLE_NODE,
     )
     wait_until_active(ros_peer, node)
-    got = ros_peer.collect(AccidentRisk, "/accident_anticipation/cam/risk", risk_qos())
     diags = ros_peer.collect(DiagnosticArray, "/diagnostics", 50)
     pub = ros_peer.node.create_publisher(Image, "/cam/image_raw", qos(True))
     jpub = ros_peer.node.create_publisher(CompressedImage, "/jpg/image_raw/compressed", qos(True))
