@@ -108,26 +108,24 @@ class ClipEntry:
         return 0 <= self.event_frame <= self.critical_frame
 
 
-def near_miss_frames(entry: ClipEntry, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """``(t,)`` bool: the frames ``[start, stop)`` of a negative clip from its manoeuvre's onset to its
-    reference frame (``event_frame <= t <= critical_frame``), where a hard negative still looks like
-    the accident it was drawn beside. All False for positives and clips without event frames."""
+def event_masks(entry: ClipEntry, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(near_miss, before_onset)``, each ``(t,)`` bool over the frames ``[start, stop)``, from the
+    clip's event frames (synthetic metadata); all False without them.
+
+    - ``near_miss``: a negative's frames from its manoeuvre's onset to its reference frame
+      (``event_frame <= t <= critical_frame``), where a hard negative still looks like the accident it
+      was drawn beside; all False for positives.
+    - ``before_onset``: an accident's frames before its manoeuvre's onset (``t < event_frame``), where
+      it is still the same drive as the hard negative drawn beside it; all False for negatives.
+    """
     stop = entry.num_frames if stop is None else stop
     t = np.arange(start, stop)
-    if entry.positive or not entry.has_event:
-        return np.zeros(len(t), bool)
-    return (t >= entry.event_frame) & (t <= entry.critical_frame)
-
-
-def before_onset_frames(entry: ClipEntry, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """``(t,)`` bool: the frames ``[start, stop)`` of an accident clip before its manoeuvre's onset
-    (``t < event_frame``), where it is still the same drive as the hard negative drawn beside it. All
-    False for negatives and clips without event frames."""
-    stop = entry.num_frames if stop is None else stop
-    t = np.arange(start, stop)
-    if not entry.positive or not entry.has_event:
-        return np.zeros(len(t), bool)
-    return t < entry.event_frame
+    none = np.zeros(len(t), bool)
+    if not entry.has_event:
+        return none, none
+    if entry.positive:
+        return none, t < entry.event_frame
+    return (t >= entry.event_frame) & (t <= entry.critical_frame), none
 
 
 def fingerprint(parts: dict[str, Any]) -> str:
@@ -145,7 +143,7 @@ class ClipStore:
             raise CacheError(f"{index}: not a complete {FORMAT} index (interrupted build?)")
         self.meta = meta
         self.entries = [ClipEntry(**e) for e in meta["clips"]]
-        # whether any clip has event frames (near_miss_frames / before_onset_frames can mark them)
+        # whether any clip has event frames (event_masks can mark them)
         self.has_events = any(e.has_event for e in self.entries)
         self.has_teacher = bool(meta["teacher"])
         self.image_size = tuple(meta["image_size"])

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from accident_anticipation_ros.metrics_map import box_cells
-from accident_anticipation_ros.training.cache import ClipStore, before_onset_frames, near_miss_frames
+from accident_anticipation_ros.training.cache import ClipStore, event_masks
 from accident_anticipation_ros.training.data import Batch
 from accident_anticipation_ros.training.losses import Targets
 from accident_anticipation_ros.training.streams import RowChunk
@@ -137,8 +137,8 @@ class ChunkReader:
                 fps[b, p:q] = e.fps
                 segment[b, p:q] = s.seq
                 if near_miss is not None:
-                    near_miss[b, p:q] = torch.from_numpy(near_miss_frames(e, s.start, s.stop))
-                    before_onset[b, p:q] = torch.from_numpy(before_onset_frames(e, s.start, s.stop))
+                    marks = event_masks(e, s.start, s.stop)
+                    near_miss[b, p:q], before_onset[b, p:q] = (torch.from_numpy(m) for m in marks)
                 if self.grid:
                     boxes = store.boxes(s.seq, s.start, s.stop)
                     cells[b, p:q] = torch.from_numpy(box_cells(boxes, self.grid, (H, W)))

@@ -14,7 +14,7 @@ import torch
 
 from accident_anticipation_ros.metrics_map import box_cells
 from accident_anticipation_ros.training.augment import augment_boxes, augment_frames, sample_clip_augment
-from accident_anticipation_ros.training.cache import ClipStore, before_onset_frames, near_miss_frames
+from accident_anticipation_ros.training.cache import ClipStore, event_masks
 from accident_anticipation_ros.training.config import AugmentConfig
 from accident_anticipation_ros.training.losses import Targets
 
@@ -106,8 +106,8 @@ def load_batch(
         toa[b] = e.toa - start if e.positive else -1.0
         fps[b] = e.fps
         if near_miss is not None:
-            near_miss[b, :t] = torch.from_numpy(near_miss_frames(e, start, stop))
-            before_onset[b, :t] = torch.from_numpy(before_onset_frames(e, start, stop))
+            marks = event_masks(e, start, stop)
+            near_miss[b, :t], before_onset[b, :t] = (torch.from_numpy(m) for m in marks)
         if grid:
             boxes = store.boxes(i, start, stop)
             if aug:

@@ -143,7 +143,7 @@ def test_the_cache_stores_labels_and_key_boxes_in_input_pixels(store, synth_root
 
 
 def test_the_cache_keeps_event_frames_and_chunks_mark_the_near_miss_frames(store, synth_root):
-    from accident_anticipation_ros.training.cache import near_miss_frames
+    from accident_anticipation_ros.training.cache import event_masks
     from accident_anticipation_ros.training.datasets import iter_clips
     from accident_anticipation_ros.training.streams import RowChunk
 
@@ -152,24 +152,25 @@ def test_the_cache_keeps_event_frames_and_chunks_mark_the_near_miss_frames(store
         assert (e.event_frame, e.critical_frame) == (clip.meta["event_frame"], clip.meta["critical_frame"])
     assert store.has_events
     e1 = store.entries[1]  # a negative: its frames from the manoeuvre's onset to the reference frame
-    marked = near_miss_frames(e1)
+    marked, early = event_masks(e1)
     t = np.arange(e1.num_frames)
     assert marked.tolist() == ((t >= e1.event_frame) & (t <= e1.critical_frame)).tolist() and marked.any()
-    assert not near_miss_frames(store.entries[0]).any()  # a positive has none
+    assert not early.any()  # a negative has no frames before an accident's onset
+    assert not event_masks(store.entries[0])[0].any()  # a positive has none
     row = RowChunk(frames=(Span(0, 8, 16), Span(1, 0, 8)), reset=True)
     tg = ChunkReader(store, chunk_len=16).read((row,)).batch.targets
     assert tg.near_miss[0].tolist() == [False] * 8 + marked[:8].tolist()
 
 
 def test_chunks_mark_an_accident_s_frames_before_its_onset(store):
-    from accident_anticipation_ros.training.cache import before_onset_frames
+    from accident_anticipation_ros.training.cache import event_masks
     from accident_anticipation_ros.training.streams import RowChunk
 
     e0, e1 = store.entries[:2]  # an accident, a hard negative
-    early = before_onset_frames(e0)
+    early = event_masks(e0)[1]
     t = np.arange(e0.num_frames)
     assert early.tolist() == (t < e0.event_frame).tolist() and early.any() and not early.all()
-    assert not before_onset_frames(e1).any()  # a negative has none
+    assert not event_masks(e1)[1].any()  # a negative has none
     row = RowChunk(frames=(Span(1, 0, 8), Span(0, 8, 16)), reset=True)
     tg = ChunkReader(store, chunk_len=16).read((row,)).batch.targets
     assert tg.before_onset[0].tolist() == [False] * 8 + early[8:16].tolist()
