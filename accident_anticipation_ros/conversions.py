@@ -187,11 +187,7 @@ def _compressed_kind(fmt: str, buf: np.ndarray) -> str:
 
 
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT, JPG, DAC)
-_JPEG_REDUCED = (
-    (8, cv2.IMREAD_REDUCED_COLOR_8),
-    (4, cv2.IMREAD_REDUCED_COLOR_4),
-    (2, cv2.IMREAD_REDUCED_COLOR_2),
-)
+_JPEG_REDUCED = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2}
 
 
 def jpeg_size(buf: np.ndarray) -> tuple[int, int] | None:
@@ -228,7 +224,7 @@ def jpeg_scale(size: tuple[int, int], min_size: tuple[int, int]) -> int:
     whose output still covers ``min_size`` ``(height, width)``. A side that ``k`` does not divide
     would end in a partial pixel (libjpeg rounds up) and stretch the frame."""
     (h, w), (min_h, min_w) = size, min_size
-    for k, _ in _JPEG_REDUCED:
+    for k in _JPEG_REDUCED:  # largest first
         if h % k == 0 and w % k == 0 and h // k >= min_h and w // k >= min_w:
             return k
     return 1
@@ -249,7 +245,7 @@ def compressed_to_rgb(msg: Any, min_size: tuple[int, int] | None = None) -> np.n
         raise ConversionError(f"CompressedImage.data is empty (format {fmt!r})")
     flag = cv2.IMREAD_COLOR
     if min_size is not None and kind == "jpeg" and (size := jpeg_size(buf)) is not None:
-        flag = dict(_JPEG_REDUCED).get(jpeg_scale(size, min_size), cv2.IMREAD_COLOR)
+        flag = _JPEG_REDUCED.get(jpeg_scale(size, min_size), cv2.IMREAD_COLOR)
     try:
         bgr = cv2.imdecode(buf, flag)
     except cv2.error as err:

@@ -61,15 +61,15 @@ def compare(model: Path, folder: Path, fps: float) -> dict:
         for reduced in (False, True)
     }
     msgs = _msgs(folder, fps)
-    answers = {k: [p.handle_msg(m).result for m in msgs] for k, p in pipes.items()}
-    full, small = answers[False], answers[True]
+    outputs = {k: [p.handle_msg(m) for m in msgs] for k, p in pipes.items()}
+    full, small = ([o.result for o in outputs[k]] for k in (False, True))
 
     def diff(field: str) -> float:
         a = np.array([getattr(r, field) for r in full], np.float64)
         b = np.array([getattr(r, field) for r in small], np.float64)
         return float(np.nanmax(np.abs(a - b)))
 
-    sizes = {k: p.handle_msg(msgs[0]).rgb.shape[:2] for k, p in pipes.items()}
+    sizes = {k: outputs[k][0].rgb.shape[:2] for k in pipes}  # as decoded for the first frame
     backend.close()
     return {
         "clip": folder.name,
