@@ -61,17 +61,24 @@ def jpeg_files(folder: Path, n: int) -> tuple[list[bytes], list[np.ndarray]]:
 
 
 def alone_cpu_ms(
-    model: Path, msgs: list, warmup: int = 5, period: float = 0.0, reduced_jpeg: bool = True
+    model: Path,
+    msgs: list,
+    warmup: int = 5,
+    period: float = 0.0,
+    reduced_jpeg: bool = True,
+    opencv_threads: int = 1,
 ) -> dict[str, float]:
     """CPU ms per frame (this process, all threads) of decoding, preprocessing and stepping ``msgs``,
     each timed alone, with the node's backend settings; ``period`` > 0 paces the frames at that
     interval (s) as a camera does (cold caches, idle backend threads woken per frame), 0 runs them
-    back to back. JPEGs are decoded as the node decodes them (its ``reduced_jpeg_decode``)."""
-    from accident_anticipation_ros.conversions import msg_to_rgb
+    back to back. JPEGs are decoded as the node decodes them (its ``reduced_jpeg_decode``), with its
+    ``opencv_threads``."""
+    from accident_anticipation_ros.conversions import msg_to_rgb, set_opencv_threads
     from accident_anticipation_ros.pipeline import decode_min_size
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
+    set_opencv_threads(opencv_threads)
     backend = create_backend(model, "onnxruntime", allow_spinning=False)
     pre = Preprocessor(backend.info)
     min_size = decode_min_size(pre, reduced_jpeg)
@@ -137,6 +144,7 @@ def run(
     encoding: str = "rgb8",
     frames_dir: Path | None = None,
     reduced_jpeg: bool = True,
+    opencv_threads: int = 1,
 ) -> dict:
     """Measure and return the JSON-able summary (see the module docstring).
 
@@ -152,6 +160,7 @@ def run(
         frames_dir: Real JPEG files to send instead of random pixels (implies ``jpeg``; the size is the
             files', ``width`` and ``height`` are ignored).
         reduced_jpeg: The node's ``reduced_jpeg_decode`` (and the alone baseline's decoding).
+        opencv_threads: The node's ``opencv_threads`` (and the alone baseline's).
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -212,9 +221,13 @@ def run(
     else:
         image_cls = Image
         msgs = [rgb_to_image(f, encoding="rgb8") for f in frames]
-    alone = alone_cpu_ms(model, msgs, reduced_jpeg=reduced_jpeg)
+    alone = alone_cpu_ms(model, msgs, reduced_jpeg=reduced_jpeg, opencv_threads=opencv_threads)
     paced = alone_cpu_ms(
-        model, msgs[: max(20, int(rate * min(seconds, 5.0)))], period=1.0 / rate, reduced_jpeg=reduced_jpeg
+        model,
+        msgs[: max(20, int(rate * min(seconds, 5.0)))],
+        period=1.0 / rate,
+        reduced_jpeg=reduced_jpeg,
+        opencv_threads=opencv_threads,
     )
     pub = node.create_publisher(image_cls, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
     node.create_subscription(Header, "/bench/echo", on_reply, 100)
@@ -278,6 +291,8 @@ def run(
             "overlay_rate:=0.0",
             "-p",
             f"reduced_jpeg_decode:={str(reduced_jpeg).lower()}",
+            "-p",
+            f"opencv_threads:={opencv_threads}",
         ]
         log = open(Path(tmp) / "node.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen([exe, str(node_exe), *params], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -302,6 +317,7 @@ def run(
     return {
         "model": model.name,
         "reduced_jpeg_decode": reduced_jpeg,
+        "opencv_threads": opencv_threads,
         "input_hz": rate,
         "frame": f"{width}x{height} {encoding}",
         "frame_bytes": int(np.mean([len(m.data) for m in msgs])),

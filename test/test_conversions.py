@@ -21,6 +21,7 @@ from accident_anticipation_ros.conversions import (
     msg_to_rgb,
     rgb_to_compressed,
     rgb_to_image,
+    set_opencv_threads,
 )
 
 H, W = 48, 64
@@ -462,3 +463,15 @@ def test_every_supported_encoding_round_trips():
         check_rgb(out)
         expected = np.repeat(rgb[..., 1:2], 3, axis=2) if encoding.startswith("mono") else rgb
         assert np.abs(out.astype(int) - expected.astype(int))[2:-2, 2:-2].max() <= 4, encoding
+
+
+def test_set_opencv_threads_sets_one_and_restores_the_default():
+    default = cv2.getNumThreads()
+    try:
+        assert set_opencv_threads(1) == 1 == cv2.getNumThreads()
+        assert set_opencv_threads(0) == default  # 0: OpenCV's own default again
+        with pytest.raises(ValueError, match="threads must be >= 0"):
+            set_opencv_threads(-1)
+        assert cv2.getNumThreads() == default  # a refused value changes nothing
+    finally:
+        cv2.setNumThreads(-1)

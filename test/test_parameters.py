@@ -58,6 +58,7 @@ def test_compressed_topics_follow_image_transport():
         ({"max_gap": 0.0}, "parameter 'max_gap' must be > 0"),
         ({"rise_rate": 1.5}, "parameter 'rise_rate' must be in [0, 1]"),
         ({"depth": 0}, "parameter 'depth'"),
+        ({"opencv_threads": -1}, "parameter 'opencv_threads' must be >= 0"),
         ({"no_such_thing": 1}, "unknown parameter(s): ['no_such_thing']"),
     ],
 )

@@ -38,7 +38,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from accident_anticipation_ros import parameters
-from accident_anticipation_ros.conversions import rgb_to_image
+from accident_anticipation_ros.conversions import rgb_to_image, set_opencv_threads
 from accident_anticipation_ros.frame_slots import LatestFrameSlots
 from accident_anticipation_ros.msg import AccidentRisk, AnticipationInfo
 from accident_anticipation_ros.node.markers import risk_markers
@@ -160,6 +160,7 @@ class AnticipationNode(LifecycleNode):
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
         self._note_model_change(trusted)
+        opencv_threads = set_opencv_threads(p.opencv_threads)
         try:
             options: dict[str, object] = {"threads": p.num_threads} if p.num_threads else {}
             if p.backend in ("auto", "onnxruntime"):  # an option only ONNX Runtime knows ("auto" drops it)
@@ -207,7 +208,7 @@ class AnticipationNode(LifecycleNode):
         self.get_logger().info(
             f"configured: model '{info.model_name}' ({info.input_width}x{info.input_height}, "
             f"{info.fps:g} fps, {self.params.preprocess_mode or info.preprocess}) on {self.backend.describe()}, "
-            f"{self._batch_note(len(cameras))}, warm-up {warm_ms:.0f} ms; file sha256 "
+            f"{self._batch_note(len(cameras))}, OpenCV {opencv_threads} thread(s), warm-up {warm_ms:.0f} ms; file sha256 "
             f"{trusted.sha256[:12]}... ({'matches the ' + trusted.source if trusted.verified else 'unchecked'}); "
             "cameras: "
             + ", ".join(

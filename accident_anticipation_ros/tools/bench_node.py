@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from accident_anticipation_ros.parameters import NodeParams
 from accident_anticipation_ros.tools.command import UsageError, run
 
 NAME = "bench-node"
@@ -40,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the node with reduced_jpeg_decode:=false (and decode the alone baseline at full size)",
     )
+    p.add_argument(
+        "--opencv-threads",
+        type=int,
+        default=NodeParams.opencv_threads,
+        metavar="N",
+        help="the node's opencv_threads (and the alone baseline's; default %(default)s, 0 = OpenCV's default)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -52,6 +60,8 @@ def _bench(args: argparse.Namespace) -> int:
     model = args.model or find_installed(SHIPPED_MODEL)
     if args.frames is not None and not args.frames.is_dir():
         raise UsageError(f"--frames {args.frames}: not a folder")
+    if args.opencv_threads < 0:
+        raise UsageError(f"--opencv-threads {args.opencv_threads}: must be >= 0")
     if not model.exists():
         raise UsageError(f"model {model} not found; pass --model MODEL.onnx")
     if args.fastdds_profile == "none":
@@ -70,6 +80,7 @@ def _bench(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         frames_dir=args.frames,
         reduced_jpeg=not args.full_jpeg_decode,
+        opencv_threads=args.opencv_threads,
     )
     if args.json:
         print(json.dumps(result))

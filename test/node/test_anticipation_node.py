@@ -154,6 +154,7 @@ def test_rgb8_bgr8_and_jpeg_are_answered_frame_by_frame(ros_peer, start_node, ti
     )
     info = wait_until_active(ros_peer, node)
     assert info.backend == "onnxruntime" and info.model_name and len(info.model_hash) == 64
+    assert "OpenCV 1 thread(s)" in node.log_text()  # opencv_threads' default reached OpenCV
     assert list(info.cameras) == ["cam_raw", "cam_jpeg"]
     raw_pub = ros_peer.node.create_publisher(Image, "/cam_raw/image_raw", qos(reliable=True))
     jpg_pub = ros_peer.node.create_publisher(CompressedImage, "/cam_jpeg/image_raw/compressed", qos(True))

@@ -9,8 +9,12 @@ import pytest
 pytestmark = pytest.mark.ros
 
 
-@pytest.mark.parametrize("encoding, full_decode", [("rgb8", False), ("jpeg", False), ("jpeg", True)])
-def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, encoding, full_decode):
+@pytest.mark.parametrize(
+    "encoding, full_decode, opencv_threads", [("rgb8", False, 1), ("jpeg", False, 1), ("jpeg", True, 0)]
+)
+def test_bench_node_reports_every_key(
+    tmp_path, ros_env, monkeypatch, capsys, encoding, full_decode, opencv_threads
+):
     pytest.importorskip("torch")
     from accident_anticipation_ros.model.config import get_config
     from accident_anticipation_ros.model.export import export_onnx
@@ -41,6 +45,8 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, en
                 encoding,
                 "--json",
                 *(["--full-jpeg-decode"] if full_decode else []),
+                "--opencv-threads",
+                str(opencv_threads),
             ]
         )
         == 0
@@ -58,13 +64,14 @@ def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, en
         assert got[key] >= 0, key
     assert got["node_cpu_ms_per_frame"] > 0 and got["alone_cpu_ms_per_frame"] > 0
     assert got["fastdds_profile"] == "fastdds_large_images.xml" and got["frame"] == f"160x120 {encoding}"
-    assert got["reduced_jpeg_decode"] is not full_decode
+    assert got["reduced_jpeg_decode"] is not full_decode and got["opencv_threads"] == opencv_threads
     # No rate or delivery assertion (best effort, this machine's speed): the node's own accounting holds.
     received, processed = got["node_frames_received"], got["node_frames_processed"]
     assert 1 <= got["processed"] <= processed
     assert received == processed + got["node_frames_dropped"], got
     assert received + got["node_frames_lost_in_transport"] <= got["frames_sent"], got
     assert main(["--model", str(tmp_path / "missing.onnx")]) == 2
+    assert main(["--model", str(model), "--opencv-threads", "-1"]) == 2
 
 
 def test_bench_node_sends_real_dashcam_jpegs_as_they_are(tmp_path, ros_env, monkeypatch, capsys, real_dad):
