@@ -67,19 +67,20 @@ def alone_cpu_ms(
     period: float = 0.0,
     reduced_jpeg: bool = True,
     opencv_threads: int = 1,
+    num_threads: int = 0,
 ) -> dict[str, float]:
     """CPU ms per frame (this process, all threads) of decoding, preprocessing and stepping ``msgs``,
     each timed alone, with the node's backend settings; ``period`` > 0 paces the frames at that
     interval (s) as a camera does (cold caches, idle backend threads woken per frame), 0 runs them
     back to back. JPEGs are decoded as the node decodes them (its ``reduced_jpeg_decode``), with its
-    ``opencv_threads``."""
+    ``opencv_threads``; ``num_threads`` is its ONNX Runtime intra-op threads (0: the default)."""
     from accident_anticipation_ros.conversions import msg_to_rgb, set_opencv_threads
     from accident_anticipation_ros.pipeline import decode_min_size
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
     set_opencv_threads(opencv_threads)
-    backend = create_backend(model, "onnxruntime", allow_spinning=False)
+    backend = create_backend(model, "onnxruntime", allow_spinning=False, **_threads(num_threads))
     pre = Preprocessor(backend.info)
     min_size = decode_min_size(pre, reduced_jpeg)
     state = backend.init_state()
@@ -103,17 +104,22 @@ def alone_cpu_ms(
     return {key: value * 1e3 / frames for key, value in spent.items()}
 
 
+def _threads(num_threads: int) -> dict[str, int]:
+    """The backend option the node passes for its ``num_threads`` (0: the backend's default)."""
+    return {"threads": num_threads} if num_threads else {}
+
+
 def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` so far (all its threads; Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def raw_step_ms(model: Path, frames: list[np.ndarray]) -> np.ndarray:
+def raw_step_ms(model: Path, frames: list[np.ndarray], num_threads: int = 0) -> np.ndarray:
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
-    backend = create_backend(model, "onnxruntime")
+    backend = create_backend(model, "onnxruntime", **_threads(num_threads))
     pre = Preprocessor(backend.info)
     state = backend.init_state()
     times = []
@@ -145,6 +151,7 @@ def run(
     frames_dir: Path | None = None,
     reduced_jpeg: bool = True,
     opencv_threads: int = 1,
+    num_threads: int = 0,
 ) -> dict:
     """Measure and return the JSON-able summary (see the module docstring).
 
@@ -161,6 +168,7 @@ def run(
             files', ``width`` and ``height`` are ignored).
         reduced_jpeg: The node's ``reduced_jpeg_decode`` (and the alone baseline's decoding).
         opencv_threads: The node's ``opencv_threads`` (and the alone baseline's).
+        num_threads: The node's ``num_threads`` (and the raw step's and the alone baseline's).
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
@@ -187,7 +195,7 @@ def run(
         height, width = frames[0].shape[:2]
     else:
         jpegs, frames = None, _frames(n, height, width)
-    step = raw_step_ms(model, frames)
+    step = raw_step_ms(model, frames, num_threads)
     topic = _topic(encoding)
 
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
@@ -221,13 +229,13 @@ def run(
     else:
         image_cls = Image
         msgs = [rgb_to_image(f, encoding="rgb8") for f in frames]
-    alone = alone_cpu_ms(model, msgs, reduced_jpeg=reduced_jpeg, opencv_threads=opencv_threads)
+    settings = {"reduced_jpeg": reduced_jpeg, "opencv_threads": opencv_threads, "num_threads": num_threads}
+    alone = alone_cpu_ms(model, msgs, **settings)
     paced = alone_cpu_ms(
         model,
         msgs[: max(20, int(rate * min(seconds, 5.0)))],
         period=1.0 / rate,
-        reduced_jpeg=reduced_jpeg,
-        opencv_threads=opencv_threads,
+        **settings,
     )
     pub = node.create_publisher(image_cls, topic, QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
     node.create_subscription(Header, "/bench/echo", on_reply, 100)
@@ -293,6 +301,8 @@ def run(
             f"reduced_jpeg_decode:={str(reduced_jpeg).lower()}",
             "-p",
             f"opencv_threads:={opencv_threads}",
+            "-p",
+            f"num_threads:={num_threads}",
         ]
         log = open(Path(tmp) / "node.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen([exe, str(node_exe), *params], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -318,6 +328,7 @@ def run(
         "model": model.name,
         "reduced_jpeg_decode": reduced_jpeg,
         "opencv_threads": opencv_threads,
+        "num_threads": num_threads,
         "input_hz": rate,
         "frame": f"{width}x{height} {encoding}",
         "frame_bytes": int(np.mean([len(m.data) for m in msgs])),

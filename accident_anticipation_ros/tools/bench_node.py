@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the node's opencv_threads (and the alone baseline's; default %(default)s, 0 = OpenCV's default)",
     )
+    p.add_argument(
+        "--num-threads",
+        type=int,
+        default=NodeParams.num_threads,
+        metavar="N",
+        help="the node's num_threads, ONNX Runtime intra-op (and the baselines'; default %(default)s: "
+        "ONNX Runtime's own)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -60,8 +68,9 @@ def _bench(args: argparse.Namespace) -> int:
     model = args.model or find_installed(SHIPPED_MODEL)
     if args.frames is not None and not args.frames.is_dir():
         raise UsageError(f"--frames {args.frames}: not a folder")
-    if args.opencv_threads < 0:
-        raise UsageError(f"--opencv-threads {args.opencv_threads}: must be >= 0")
+    for flag, value in (("--opencv-threads", args.opencv_threads), ("--num-threads", args.num_threads)):
+        if value < 0:
+            raise UsageError(f"{flag} {value}: must be >= 0")
     if not model.exists():
         raise UsageError(f"model {model} not found; pass --model MODEL.onnx")
     if args.fastdds_profile == "none":
@@ -81,6 +90,7 @@ def _bench(args: argparse.Namespace) -> int:
         frames_dir=args.frames,
         reduced_jpeg=not args.full_jpeg_decode,
         opencv_threads=args.opencv_threads,
+        num_threads=args.num_threads,
     )
     if args.json:
         print(json.dumps(result))

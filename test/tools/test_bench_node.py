@@ -10,11 +10,10 @@ pytestmark = pytest.mark.ros
 
 
 @pytest.mark.parametrize(
-    "encoding, full_decode, opencv_threads", [("rgb8", False, 1), ("jpeg", False, 1), ("jpeg", True, 0)]
+    "encoding, full_decode, threads",
+    [("rgb8", False, (1, 0)), ("jpeg", False, (1, 0)), ("jpeg", True, (0, 1))],
 )
-def test_bench_node_reports_every_key(
-    tmp_path, ros_env, monkeypatch, capsys, encoding, full_decode, opencv_threads
-):
+def test_bench_node_reports_every_key(tmp_path, ros_env, monkeypatch, capsys, encoding, full_decode, threads):
     pytest.importorskip("torch")
     from accident_anticipation_ros.model.config import get_config
     from accident_anticipation_ros.model.export import export_onnx
@@ -46,7 +45,9 @@ def test_bench_node_reports_every_key(
                 "--json",
                 *(["--full-jpeg-decode"] if full_decode else []),
                 "--opencv-threads",
-                str(opencv_threads),
+                str(threads[0]),
+                "--num-threads",
+                str(threads[1]),
             ]
         )
         == 0
@@ -64,7 +65,10 @@ def test_bench_node_reports_every_key(
         assert got[key] >= 0, key
     assert got["node_cpu_ms_per_frame"] > 0 and got["alone_cpu_ms_per_frame"] > 0
     assert got["fastdds_profile"] == "fastdds_large_images.xml" and got["frame"] == f"160x120 {encoding}"
-    assert got["reduced_jpeg_decode"] is not full_decode and got["opencv_threads"] == opencv_threads
+    assert (
+        got["reduced_jpeg_decode"] is not full_decode
+        and (got["opencv_threads"], got["num_threads"]) == threads
+    )
     # No rate or delivery assertion (best effort, this machine's speed): the node's own accounting holds.
     received, processed = got["node_frames_received"], got["node_frames_processed"]
     assert 1 <= got["processed"] <= processed
@@ -72,6 +76,7 @@ def test_bench_node_reports_every_key(
     assert received + got["node_frames_lost_in_transport"] <= got["frames_sent"], got
     assert main(["--model", str(tmp_path / "missing.onnx")]) == 2
     assert main(["--model", str(model), "--opencv-threads", "-1"]) == 2
+    assert main(["--model", str(model), "--num-threads", "-1"]) == 2
 
 
 def test_bench_node_sends_real_dashcam_jpegs_as_they_are(tmp_path, ros_env, monkeypatch, capsys, real_dad):
