@@ -41,21 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the node with reduced_jpeg_decode:=false (and decode the alone baseline at full size)",
     )
-    p.add_argument(
-        "--opencv-threads",
-        type=int,
-        default=NodeParams.opencv_threads,
-        metavar="N",
-        help="the node's opencv_threads (and the alone baseline's; default %(default)s, 0 = OpenCV's default)",
-    )
-    p.add_argument(
-        "--num-threads",
-        type=int,
-        default=NodeParams.num_threads,
-        metavar="N",
-        help="the node's num_threads, ONNX Runtime intra-op (and the baselines'; default %(default)s: "
-        "ONNX Runtime's own)",
-    )
+    for name, zero in (("opencv_threads", "OpenCV's default"), ("num_threads", "ONNX Runtime's own")):
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=int,
+            default=getattr(NodeParams, name),
+            metavar="N",
+            help=f"the node's {name}, also used by the baselines (default %(default)s; 0 = {zero})",
+        )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
