@@ -30,6 +30,7 @@ import numpy as np
 
 from accident_anticipation_ros.dds_profile import PROFILE_VARS, without_profile
 from accident_anticipation_ros.package_files import installed_executable
+from accident_anticipation_ros.parameters import NodeParams
 from accident_anticipation_ros.processes import stop_process
 
 ECHO = "from accident_anticipation_ros.bench_node import echo_images; echo_images()"  # the echo process
@@ -80,7 +81,7 @@ def alone_cpu_ms(
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
     set_opencv_threads(opencv_threads)
-    backend = create_backend(model, "onnxruntime", allow_spinning=False, **_threads(num_threads))
+    backend = create_backend(model, "onnxruntime", **_backend_options(num_threads))
     pre = Preprocessor(backend.info)
     min_size = decode_min_size(pre, reduced_jpeg)
     state = backend.init_state()
@@ -104,9 +105,9 @@ def alone_cpu_ms(
     return {key: value * 1e3 / frames for key, value in spent.items()}
 
 
-def _threads(num_threads: int) -> dict[str, int]:
-    """The backend option the node passes for its ``num_threads`` (0: the backend's default)."""
-    return {"threads": num_threads} if num_threads else {}
+def _backend_options(num_threads: int) -> dict[str, object]:
+    """The backend options the node passes on ONNX Runtime with its defaults and ``num_threads``."""
+    return NodeParams(backend="onnxruntime", num_threads=num_threads).backend_options()
 
 
 def process_cpu_s(pid: int) -> float:
@@ -119,7 +120,7 @@ def raw_step_ms(model: Path, frames: list[np.ndarray], num_threads: int = 0) -> 
     from accident_anticipation_ros.runtime.factory import create_backend
     from accident_anticipation_ros.runtime.preprocessing import Preprocessor
 
-    backend = create_backend(model, "onnxruntime", **_threads(num_threads))
+    backend = create_backend(model, "onnxruntime", **_backend_options(num_threads))
     pre = Preprocessor(backend.info)
     state = backend.init_state()
     times = []

@@ -130,6 +130,15 @@ class NodeParams:
             f"must be > 0 seconds, got {self.stale_error_after}",
         )
 
+    def backend_options(self) -> dict[str, object]:
+        """Options for ``runtime.factory.create_backend``: the threads (when set) and, for a backend that
+        may be ONNX Runtime, its idle-thread spinning (an option only ONNX Runtime knows; "auto" drops it
+        for the others)."""
+        options: dict[str, object] = {"threads": self.num_threads} if self.num_threads else {}
+        if self.backend in ("auto", "onnxruntime"):
+            options["allow_spinning"] = self.allow_spinning
+        return options
+
     @property
     def preprocess_mode(self) -> str | None:
         """The ``Preprocessor`` mode: None (the model's own) for ``"model"``, else the mode set."""

@@ -85,3 +85,13 @@ def test_align_to_model_fps_reaches_the_session_config():
     assert NodeParams().align_to_model_fps is True and NodeParams().session_config().align_to_model_fps
     off = parameters.from_values({"align_to_model_fps": False})
     assert off.session_config().align_to_model_fps is False
+
+
+def test_backend_options_name_threads_when_set_and_spinning_for_onnxruntime_only():
+    assert NodeParams().backend_options() == {"allow_spinning": False}
+    assert NodeParams(backend="onnxruntime", num_threads=2, allow_spinning=True).backend_options() == {
+        "threads": 2,
+        "allow_spinning": True,
+    }
+    assert NodeParams(backend="torch", num_threads=1).backend_options() == {"threads": 1}
+    assert NodeParams(backend="tensorrt").backend_options() == {}

@@ -162,11 +162,8 @@ class AnticipationNode(LifecycleNode):
         self._note_model_change(trusted)
         opencv_threads = set_opencv_threads(p.opencv_threads)
         try:
-            options: dict[str, object] = {"threads": p.num_threads} if p.num_threads else {}
-            if p.backend in ("auto", "onnxruntime"):  # an option only ONNX Runtime knows ("auto" drops it)
-                options["allow_spinning"] = p.allow_spinning
             self.backend = create_backend(
-                p.model_path, p.backend, step_delay_ms=p.debug_step_delay_ms, **options
+                p.model_path, p.backend, step_delay_ms=p.debug_step_delay_ms, **p.backend_options()
             )
             if p.debug_step_delay_ms > 0:
                 self.get_logger().warning(

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from accident_anticipation_ros.parameters import NodeParams
+from accident_anticipation_ros.parameters import NodeParams, ParameterError
 from accident_anticipation_ros.tools.command import UsageError, run
 
 NAME = "bench-node"
@@ -61,9 +61,10 @@ def _bench(args: argparse.Namespace) -> int:
     model = args.model or find_installed(SHIPPED_MODEL)
     if args.frames is not None and not args.frames.is_dir():
         raise UsageError(f"--frames {args.frames}: not a folder")
-    for flag, value in (("--opencv-threads", args.opencv_threads), ("--num-threads", args.num_threads)):
-        if value < 0:
-            raise UsageError(f"{flag} {value}: must be >= 0")
+    try:  # the node's own checks of the values it is given
+        NodeParams(opencv_threads=args.opencv_threads, num_threads=args.num_threads)
+    except ParameterError as exc:
+        raise UsageError(str(exc)) from None
     if not model.exists():
         raise UsageError(f"model {model} not found; pass --model MODEL.onnx")
     if args.fastdds_profile == "none":
