@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--after-accident", choices=["cut", "end"], default=None, help="cut to a new world or end")
     d.add_argument("--piece-seconds", type=float, default=None, help="longest stored piece in seconds")
+    d.add_argument(
+        "--lead-traffic",
+        type=float,
+        default=None,
+        metavar="PER_MIN",
+        help="ordinary cars ahead in the ego lane, arrivals per minute (default 0: none)",
+    )
     return p
 
 
@@ -67,7 +74,7 @@ def drive_overrides(args: argparse.Namespace) -> dict:
     out: dict = {}
     if args.minutes is not None:
         out["duration"] = args.minutes * 60.0
-    for name in ("accident_fraction", "after_accident", "piece_seconds"):
+    for name in ("accident_fraction", "after_accident", "piece_seconds", "lead_traffic"):
         if getattr(args, name) is not None:
             out[name] = getattr(args, name)
     for name in ("safe_gap", "lead_in", "event_lead"):

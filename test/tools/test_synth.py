@@ -121,5 +121,7 @@ def test_drive_bad_options_exit_2(tmp_path, capsys):
     assert "--lead-in must be LOW,HIGH" in capsys.readouterr().err
     assert main(["--out", str(tmp_path / "d"), "--drive", "--accident-fraction", "2"]) == 2
     assert "accident_fraction" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "d"), "--drive", "--lead-traffic", "-1"]) == 2
+    assert "lead_traffic" in capsys.readouterr().err
     assert main(["--out", str(tmp_path / "d")]) == 2
     assert "--clips is required" in capsys.readouterr().err

@@ -39,6 +39,10 @@ class DriveConfig:
         after_accident: ``"cut"``: the next frame starts a new world (new road, light, weather,
             camera); ``"end"``: the drive ends with the first accident.
         piece_seconds: Longest stored piece (one clip file) in seconds; pieces never split an event.
+        lead_traffic: Ordinary cars ahead in the ego lane, mean arrivals per minute: the ego catches
+            up with one, follows it (it eases off and on, brake lights and all) and it drives away,
+            never part of an event (``drive_traffic.lead_gap``). 0 (default): the ego lane holds only
+            key actors, as in the clip benchmark.
     """
 
     preset: str = "ccd"
@@ -54,6 +58,7 @@ class DriveConfig:
     resolve: float = 2.5
     after_accident: str = "cut"
     piece_seconds: float = 30.0
+    lead_traffic: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
@@ -74,6 +79,8 @@ class DriveConfig:
             )
         if self.after_accident not in AFTER_ACCIDENT:
             raise ValueError(f"after_accident must be one of {AFTER_ACCIDENT}, got {self.after_accident!r}")
+        if not 0.0 <= self.lead_traffic <= 10.0:
+            raise ValueError(f"lead_traffic must be in [0, 10] arrivals per minute, got {self.lead_traffic}")
         if self.piece_seconds < 5.0:
             raise ValueError(f"piece_seconds must be >= 5, got {self.piece_seconds}")
         if self.duration < self.lead_in[1] + self.event_lead[1] + max(self.aftermath, self.resolve) + 1.0:

@@ -146,7 +146,7 @@ def _attempt(
     ]
     junction_S = [j.S for j in junctions]
     ambient, props = populate(rng, layout, tl.ego_s, tl.ego_v, cfg.fps, tl.keys, len(tl.keys) + 1, junction_S,
-                              crossings)  # fmt: skip
+                              crossings, cfg.lead_traffic)  # fmt: skip
     kappa = _curvature(rng, tl.ego_s, junction_S)
     ego_a = np.gradient(tl.ego_v) * cfg.fps if tl.num_frames > 1 else np.zeros(tl.num_frames)
     world = World(layout, props, tl.keys + ambient, tl.ego_s, tl.ego_v, ego_a, tl.ego_lateral, kappa)

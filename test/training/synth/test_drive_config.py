@@ -31,6 +31,8 @@ def test_presets_have_the_clip_presets_frame_rate_and_the_benchmark_size(preset)
         {"event_lead": (0.2, 1.0)},
         {"duration": 5.0},
         {"piece_seconds": 1.0},
+        {"lead_traffic": -0.5},
+        {"lead_traffic": 12.0},
     ],
 )
 def test_bad_configs_are_refused(bad):
