@@ -59,6 +59,21 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
+class ExtraTrainSource:
+    """More training sequences from another dataset: a split added to the training split.
+
+    Attributes:
+        root: Dataset directory, e.g. a continuous drive (``synth --drive``).
+        split: Its split to read (a drive's pieces are split ``drive``).
+        format: Loader format for ``iter_clips``.
+    """
+
+    root: str
+    split: str = "drive"
+    format: str = "auto"
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Where the clips come from (``training.datasets.iter_clips``) and how they are cut.
 
@@ -73,6 +88,10 @@ class DataConfig:
         max_clips: Use at most this many clips per split (smoke runs); None: all.
         resize: How frames are fitted to the model input, as the runtime preprocessing does.
         augment: Clip-consistent augmentation of the training windows (:class:`AugmentConfig`).
+        extra_train: More training sequences (:class:`ExtraTrainSource`), e.g. continuous drives
+            whose plain driving the clips lack; read in order after the training split, their clip ids
+            prefixed ``x<i>:``; never validated or tested on, ``max_clips`` does not cut them. Drive
+            pieces run up to 30 s: pair them with ``train.stateful`` and its ``label_horizon_s``.
     """
 
     root: str
@@ -86,6 +105,7 @@ class DataConfig:
     max_clips: int | None = None
     resize: str = "letterbox"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    extra_train: tuple[ExtraTrainSource, ...] = ()
 
     def __post_init__(self) -> None:
         require(

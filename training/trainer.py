@@ -239,7 +239,8 @@ class Trainer:
             raise TrainConfigError(f"student.init_from_teacher: {err}") from None
 
     def _clips(self, split: str):
-        """Decoded clips of ``split`` (val carved out of train when ``data.val_fraction`` is set)."""
+        """Decoded clips of ``split`` (val carved out of train when ``data.val_fraction`` is set; the
+        training split followed by ``data.extra_train``)."""
         from accident_anticipation_ros.training.datasets import list_clips, load_clip
 
         d = self.cfg.data
@@ -248,7 +249,13 @@ class Trainer:
         if d.val_fraction:
             want_val = split == d.val_split
             refs = [r for r in refs if in_holdout(r.clip_id, d.val_fraction, d.seed_split) == want_val]
-        return (load_clip(r) for r in refs[: d.max_clips])
+        yield from (load_clip(r) for r in refs[: d.max_clips])
+        if split != d.train_split:
+            return
+        for i, extra in enumerate(d.extra_train):
+            for ref in list_clips(extra.root, extra.format, extra.split):
+                clip = load_clip(ref)
+                yield replace(clip, clip_id=f"x{i}:{clip.clip_id}")
 
     def _stores(self) -> tuple[ClipStore, ClipStore]:
         cfg, c = self.cfg, self.cfg.cache
@@ -258,6 +265,10 @@ class Trainer:
             parts = {"root": str(Path(cfg.data.root).resolve()), "format": cfg.data.format, "split": split,
                      "max_clips": cfg.data.max_clips, "val_fraction": cfg.data.val_fraction,
                      "seed_split": cfg.data.seed_split}  # fmt: skip
+            if split == cfg.data.train_split and cfg.data.extra_train:
+                parts["extra_train"] = [
+                    [str(Path(x.root).resolve()), x.split, x.format] for x in cfg.data.extra_train
+                ]
             folder = self.run_dir / "cache" / split if c.dir is None else Path(c.dir) / split
             kwargs = dict(
                 image_size=self.student_cfg.image_size, resize=cfg.data.resize, mean=self.mean,

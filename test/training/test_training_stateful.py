@@ -188,3 +188,36 @@ def test_event_frame_switches_train_on_marked_chunks(make_config, accident, fiel
     for name in ("accident", "risk_map_mil"):
         assert (on[name] < full[name]) if changed == "lower" else (on[name] != full[name]), name
     assert trainer.run_batch(0) is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_drive(tmp_path_factory):
+    from accident_anticipation_ros.training.synth.drive import generate_drive
+    from accident_anticipation_ros.training.synth.drive_config import make_drive_config
+
+    cfg = make_drive_config("ccd", size=32, duration=15.0, lead_in=(2.0, 3.0), safe_gap=(2.0, 3.0),
+                            piece_seconds=6.0, lead_traffic=3.0)  # fmt: skip
+    root = tmp_path_factory.mktemp("drive") / "drive"
+    generate_drive(cfg, 2, root)
+    return root
+
+
+def test_a_continuous_drive_adds_training_sequences(make_config, tiny_drive):
+    from accident_anticipation_ros.training.synth.drive_storage import read_drive
+
+    pieces = read_drive(tiny_drive)["pieces"]
+    extra = {"extra_train": [{"root": str(tiny_drive), "split": "drive"}]}
+    plain = _trainer(make_config, batch_size=2)
+    clips = len(plain.train_store.entries)
+    cfg = make_config(data=extra, train={**STATEFUL, "batch_size": 2,
+                                         "stateful": {**STATEFUL["stateful"], "label_horizon_s": 2.0}})  # fmt: skip
+    trainer = Trainer(train_config_from_dict(cfg))
+    ids = [e.clip_id for e in trainer.train_store.entries]
+    assert len(ids) == clips + len(pieces)  # the cache was rebuilt: the sources are in its fingerprint
+    assert ids[clips:] == [f"x0:{p['clip_id']}" for p in pieces]  # in stream order, after the split
+    assert not any(e.clip_id.startswith("x0:") for e in trainer.val_store.entries)
+    drive_seqs = set(range(clips, len(ids)))
+    played = {s.seq for step in trainer.streams.plan(0) for row in step for s in row.frames}
+    assert drive_seqs <= played  # every piece is trained on in an epoch
+    assert trainer.run_batch(0) is not None
+    assert len(_trainer(make_config, batch_size=2).train_store.entries) == clips  # and back again
